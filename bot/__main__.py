@@ -1,0 +1,181 @@
+"""Command line: ``python -m bot [run|ask|quote|faq|episodes|check|eval] ...``.
+
+With no command it runs the bot: Discord and/or Telegram when their tokens are in the environment,
+otherwise the local console chat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .config import ConfigError, Settings, load_settings
+from .content import ContentError, load_content
+from .core import BotCore, Request, render_text
+
+log = logging.getLogger("bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bot", description="Podcast quote bot.")
+    p.add_argument("--config", help="settings file (default: config/bot.yaml, or $BOT_CONFIG)")
+    p.add_argument("--content", help="content folder (default: from the settings, normally content/)")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command")
+    r = sub.add_parser("run", help="run the bot (Discord/Telegram with tokens, else the console)")
+    r.add_argument("--console", action="store_true", help="run the console chat even when tokens are set")
+    a = sub.add_parser("ask", help="ask a question (or one per line from standard input)")
+    a.add_argument("question", nargs="*", help="the question; none: read questions from standard input")
+    a.add_argument("--json", action="store_true", help="one JSON object per line")
+    q = sub.add_parser("quote", help="a quote by words, by EPISODE:LINE, or random with no argument")
+    q.add_argument("query", nargs="*")
+    f = sub.add_parser("faq", help="list FAQ topics or show one")
+    f.add_argument("topic", nargs="*")
+    e = sub.add_parser("episodes", help="list episodes")
+    e.add_argument("page", nargs="?", default="")
+    sub.add_parser("check", help="validate content and settings; exit 1 on any problem")
+    ev = sub.add_parser("eval", help="evaluate on question files (see ../shared/eval/README.md)")
+    ev.add_argument("files", nargs="+", type=Path)
+    ev.add_argument("--details", action="store_true", help="print every question's outcome")
+    return p
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config)
+    if args.content:
+        settings.content_dir = str(Path(args.content).resolve())
+    return settings
+
+
+def _core(settings: Settings) -> BotCore:
+    return BotCore.from_settings(settings)
+
+
+def _ask_json(core: BotCore, question: str) -> str:
+    reply = core.ask(question)
+    hits = [
+        {
+            "episode": h.episode_id,
+            "line": h.line,
+            "score": round(float(h.score), 4),
+            "text": core.engine.excerpt(h.episode_id, h.line, h.sentence, core.settings.match.excerpt_chars),
+        }
+        for h in reply.hits[:5]
+    ]
+    obj = {
+        "question": question,
+        "answered": reply.answered,
+        "kind": reply.source if reply.answered else "none",
+        "faq_id": reply.faq_id if reply.answered else None,
+        "hits": hits,
+        "reply": render_text(reply, core.settings.max_reply_chars),
+    }
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    try:
+        settings = _settings(args)
+    except ConfigError as exc:
+        for p in exc.problems:
+            print(p)
+        return 1
+    content, problems = load_content(settings.content_path)
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"{len(problems)} problem(s) found.", file=sys.stderr)
+        return 1
+    print(
+        f"ok: {len(content.episodes)} episode(s), {content.segment_count} segments, "
+        f"{len(content.faq)} FAQ entries, {len(content.glossary)} glossary terms, "
+        f"{len(content.lexicon)} lexicon entries"
+    )
+    return 0
+
+
+async def _run(settings: Settings, force_console: bool) -> int:
+    core = _core(settings)
+    tasks = []
+    if not force_console and settings.discord_token:
+        from .adapters.discord_bot import run_discord
+
+        tasks.append(run_discord(core, settings))
+    if not force_console and settings.telegram_token:
+        from .adapters.telegram_bot import run_telegram
+
+        tasks.append(run_telegram(core, settings))
+    if not tasks:
+        from .adapters.console import run_console
+
+        return await run_console(core)
+    results = await asyncio.gather(*tasks)
+    return max(results)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    command = args.command or "run"
+    if command == "check":
+        return cmd_check(args)
+    try:
+        settings = _settings(args)
+        if command == "run":
+            return asyncio.run(_run(settings, getattr(args, "console", False)))
+        core = _core(settings)
+    except (ConfigError, ContentError) as exc:
+        print(f"error: the bot cannot start: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    if command == "ask":
+        questions = [" ".join(args.question)] if args.question else None
+        if questions is None:
+            questions = [line.rstrip("\n") for line in sys.stdin]
+        for q in questions:
+            if args.json:
+                print(_ask_json(core, q), flush=True)
+            else:
+                print(render_text(core.ask(q), settings.max_reply_chars))
+                print()
+        return 0
+    if command in ("quote", "faq", "episodes"):
+        arg = " ".join(getattr(args, {"quote": "query", "faq": "topic", "episodes": "page"}[command]) or "")
+        if command == "episodes":
+            arg = args.page
+        reply = asyncio.run(core.handle(Request(arg, command=command)))
+        print(render_text(reply, settings.max_reply_chars))
+        return 0 if reply.kind not in ("error",) else 1
+    if command == "eval":
+        from .evaluate import format_table, load_questions, score
+
+        for path in args.files:
+            try:
+                items = load_questions(path)
+            except (OSError, ValueError) as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+            metrics, rows = score(core, items)
+            if args.details:
+                for r in rows:
+                    mark = "ok " if r["rank"] == 1 or (not r["gold"] and not r["answered"]) else "-- "
+                    print(
+                        f"{mark}{r['id']:<6}{r['style']:<11} rank={r['rank']} ans={int(r['answered'])} "
+                        f"{r['source']:<10} conf={r['confidence']:.2f} gold={r['gold']} got={r['ranked']} {r['q']}"
+                    )
+            print(f"{path} ({len(items)} questions)")
+            print(format_table(metrics))
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
