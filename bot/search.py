@@ -28,9 +28,11 @@ from rapidfuzz import fuzz, process
 
 from .analysis import (
     UNIGRAM_WEIGHT,
+    QUESTION_HINTS,
     Slot,
     add_words,
     doc_terms,
+    load_synonyms,
     pinyin_key,
     split_words,
     word_groups,
@@ -40,6 +42,9 @@ from .content import Content, FaqEntry
 from .glossary import Glossary
 from .index import TermIndex
 from .text import CJK_RE, display_text, is_question, normalize, split_sentences
+
+# "..., 对吧?" closes a statement, it does not ask the other speaker anything.
+TAG_QUESTION_RE = re.compile(r"(对吧|是吧|对不对|是不是|好吧|right)\s*[?？]+\s*$")
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ class SearchResult:
 
     @property
     def confidence(self) -> float:
-        return self.hits[0].score if self.hits else 0.0
+        return min(1.0, self.hits[0].score) if self.hits else 0.0
 
 
 class Engine:
@@ -116,11 +121,18 @@ class Engine:
                 phrasing_terms.append(Counter(doc_terms(norm)))
                 self._phrasings.append((i, norm, []))
         self.faq_index = TermIndex(phrasing_terms)
+        # Each entry's answer and keywords, in clean words of our own: more ways to recognize a question.
+        answer_terms = [
+            Counter(doc_terms(self._normalize_question(" ".join((e.answer, *e.keywords))))) for e in content.faq
+        ]
+        self.answer_index = TermIndex(answer_terms)
+        self._answer_terms = [frozenset(c) for c in answer_terms]
         vocab = set(self.lines.vocab) | set(self.faq_index.vocab)
         self._vocab = vocab
         self._latin_vocab = sorted(t for t in vocab if not CJK_RE.match(t) and len(t) >= 3)
         self._homophones: dict[str, list[str]] | None = None
         self._lexicon_rx = self._compile_lexicon()
+        self.synonyms = load_synonyms(settings.synonyms) if settings.synonyms else {}
         # FAQ phrasings need slots too (to measure how much of a phrasing a question covers).
         self._phrasings = [(i, norm, self.slots_of(norm, correct=False)) for i, norm, _ in self._phrasings]
 
@@ -132,7 +144,8 @@ class Engine:
             piece = raw[start:end]
             norm = self.glossary.for_segment(ep_id, normalize(piece))
             shown = self.glossary.for_display(ep_id, display_text(piece))
-            out.append(Sentence(shown, frozenset(doc_terms(norm)), is_question(piece)))
+            asks = is_question(piece) and not TAG_QUESTION_RE.search(norm)
+            out.append(Sentence(shown, frozenset(doc_terms(norm)), asks))
         return out
 
     def sentences(self, episode_id: str, line: int) -> list[Sentence]:
@@ -160,9 +173,11 @@ class Engine:
         df = self.lines.df(term)
         return self.lines.idf(term) if df else self.lines.idf_max
 
-    def _slot(self, word: str, alternatives: list[tuple[frozenset[str], ...]], unigram: bool) -> Slot:
+    def _slot(self, word: str, alternatives: list[tuple[tuple[frozenset[str], ...], float]], unigram: bool) -> Slot:
         alt_idf = []
-        for alt in alternatives:
+        for alt, credit in alternatives:
+            if credit < 1.0 or not alt:
+                continue  # synonyms help a slot match; they don't decide what it weighs
             groups = [min(self._term_idf(t) for t in g) for g in alt]
             alt_idf.append(sum(groups) / len(groups))
         weight = min(alt_idf) if alt_idf else self.lines.idf_max
@@ -208,20 +223,31 @@ class Engine:
                 key = " ".join(m.group(0).split())
                 found.append((m.start(), m.end(), key))
             for _, _, key in found:
-                alts = [word_groups(stemmed) for stemmed in [key.replace(" ", "")] if stemmed in self._vocab]
+                alts = [(word_groups(w), 1.0) for w in [key.replace(" ", "")] if w in self._vocab]
                 for zh in self.content.lexicon[key]:
                     zn = normalize(zh)
                     if zn:
-                        alts.append(word_groups(zn) if CJK_RE.match(zn) else (frozenset([zn]),))
+                        alts.append((word_groups(zn) if CJK_RE.match(zn) else (frozenset([zn]),), 1.0))
                 slots.append(self._slot(key, alts, unigram=False))
             for start, end, _ in reversed(found):
                 text = text[:start] + " " + text[end:]
-        for word in split_words(text, self._keep):
+        hints: list[str] = []
+        words = split_words(text, self._keep, hints)
+        if correct:
+            for h in dict.fromkeys(hints):
+                alts = [(word_groups(w), 1.0) for w in QUESTION_HINTS[h]]
+                slot = self._slot(h, alts, unigram=False)
+                slots.append(Slot(slot.word, slot.alternatives, slot.weight * self.settings.hint_weight))
+        for word in words:
             groups = word_groups(word)
             if correct:
                 groups = self._correct(groups)
             unigram = len(word) == 1 and bool(CJK_RE.match(word))
-            slots.append(self._slot(word, [groups], unigram))
+            alts = [(groups, 1.0)]
+            if correct and self.synonyms:
+                credit = self.settings.synonym_credit
+                alts += [(word_groups(syn), credit) for syn in self.synonyms.get(word, ())]
+            slots.append(self._slot(word, alts, unigram))
         # The same word twice counts once.
         seen: dict[str, Slot] = {}
         for s in slots:
@@ -259,8 +285,7 @@ class Engine:
             )
             if score > best:
                 best, best_i = score, i
-        question = sents[best_i].question and best_i >= len(sents) - 2
-        return best, best_i, question
+        return best, best_i, sents[best_i].question
 
     def _query_terms(self, slots: list[Slot]) -> dict[str, float]:
         terms: dict[str, float] = {}
@@ -304,11 +329,11 @@ class Engine:
                 score = fm.score - st.faq_line_step * rank
                 old = scored.get((ep, line))
                 if old is not None and old.score >= score:
-                    old.score = min(1.0, old.score + st.agreement_bonus * score)
+                    old.score += st.agreement_bonus * score
                     continue
                 sent = old.sentence if old else self._best_sentence(slots, fm.entry, ep, line)
                 bonus = st.agreement_bonus * old.score if old else 0.0
-                scored[(ep, line)] = Hit(ep, line, min(1.0, score + bonus), sent, "faq", fm.entry.id)
+                scored[(ep, line)] = Hit(ep, line, score + bonus, sent, "faq", fm.entry.id)
         hits = sorted(scored.values(), key=lambda h: (-h.score, h.episode_id, h.line))
         result.hits = hits[: max(limit, 10)]
         return result
@@ -338,22 +363,30 @@ class Engine:
         st = self.settings
         present = set(qterms)
         content_words = "".join(s.word for s in slots)
-        best: dict[int, FaqMatch] = {}
+        phrasing_score: dict[int, tuple[float, int]] = {}
         for doc, _ in self.faq_index.top(qterms, st.faq_candidates):
             entry_i, _p_norm, p_slots = self._phrasings[doc]
-            entry = self.content.faq[entry_i]
-            if episode and not any(c.episode_id == episode for c in entry.citations):
-                continue
             p_terms = self._phrasing_terms(doc)
             q_cov = self.coverage(slots, p_terms)
             p_cov = self.coverage(p_slots, present)
             p_words = "".join(s.word for s in p_slots)
             ratio = fuzz.ratio(content_words, p_words) / 100 if content_words and p_words else 0.0
             score = st.faq_w_question * q_cov + st.faq_w_phrasing * p_cov + st.faq_w_fuzzy * ratio
-            prev = best.get(entry_i)
-            if prev is None or prev.score < score:
-                best[entry_i] = FaqMatch(entry, score, self.content.faq[entry_i].questions[0])
-        return sorted(best.values(), key=lambda m: -m.score)
+            if score > phrasing_score.get(entry_i, (-1.0, 0))[0]:
+                phrasing_score[entry_i] = (score, doc)
+        candidates = set(phrasing_score)
+        candidates.update(doc for doc, _ in self.answer_index.top(qterms, st.faq_candidates // 2))
+        out = []
+        for entry_i in candidates:
+            entry = self.content.faq[entry_i]
+            if episode and not any(c.episode_id == episode for c in entry.citations):
+                continue
+            phr, doc = phrasing_score.get(entry_i, (0.0, -1))
+            ans = self.coverage(slots, self._answer_terms[entry_i])
+            score = (1 - st.faq_w_answer) * phr + st.faq_w_answer * ans
+            shown = self._phrasings[doc][1] if doc >= 0 else entry.questions[0]
+            out.append(FaqMatch(entry, score, shown))
+        return sorted(out, key=lambda m: (-m.score, m.entry.id))
 
     @functools.cache  # noqa: B019 - the engine lives as long as its content
     def _phrasing_terms(self, doc: int) -> frozenset[str]:
