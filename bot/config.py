@@ -22,8 +22,8 @@ DEFAULT_CONTENT = ROOT / "content"
 class MatchSettings:
     """How questions are matched and when the bot answers. See config/bot.yaml for the meaning."""
 
-    answer_threshold: float = 0.55
-    suggest_threshold: float = 0.35
+    answer_threshold: float = 0.46
+    suggest_threshold: float = 0.3
     max_hits: int = 5
     see_also: int = 2
     see_also_min: float = 0.3

@@ -31,7 +31,9 @@ _CJK_PUNCT_SPACE_RE = re.compile(r"\s*([，。！？；：、“”‘’（）�
 # Discord: <@123>, <@!123>, <@&123>, <#123>, <:name:123>, <a:name:123>; Telegram/others: @name.
 _MENTION_RE = re.compile(r"<(?:@[!&]?|#|a?:\w+:)\d+>|@[\w.\-]+")
 _URL_RE = re.compile(r"https?://\S+")
-_SPELLED_RE = re.compile(r"(?<![A-Za-z])([A-Za-z])(?: ([A-Za-z]))+(?![A-Za-z])")
+# Two to four letters spelled one by one ("A I", "G P U"); a longer run is more likely several words
+# ("M I T C M U" is MIT and CMU).
+_SPELLED_RE = re.compile(r"(?<![A-Za-z])[A-Za-z](?: [A-Za-z])+(?![A-Za-z])")
 _SPACES_RE = re.compile(r"\s+")
 
 SENTENCE_END = "。！？!?；;"
@@ -54,11 +56,12 @@ def strip_noise(text: str) -> str:
 
 
 def _join_spelled(m: re.Match[str]) -> str:
-    return m.group(0).replace(" ", "")
+    run = m.group(0)
+    return run.replace(" ", "") if len(run) <= 7 else run
 
 
 def join_spelled_letters(text: str) -> str:
-    """'A G I' → 'AGI', 'C M U' → 'CMU' (runs of two or more single letters)."""
+    """'A G I' → 'AGI', 'C M U' → 'CMU' (runs of two to four single letters)."""
     return _SPELLED_RE.sub(_join_spelled, text)
 
 
