@@ -27,8 +27,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from .analysis import (
-    UNIGRAM_WEIGHT,
     QUESTION_HINTS,
+    UNIGRAM_WEIGHT,
     Slot,
     add_words,
     doc_terms,
@@ -123,7 +123,8 @@ class Engine:
         self.faq_index = TermIndex(phrasing_terms)
         # Each entry's answer and keywords, in clean words of our own: more ways to recognize a question.
         answer_terms = [
-            Counter(doc_terms(self._normalize_question(" ".join((e.answer, *e.keywords))))) for e in content.faq
+            Counter(doc_terms(self._normalize_question(" ".join((e.answer, *e.keywords)))))
+            for e in content.faq
         ]
         self.answer_index = TermIndex(answer_terms)
         self._answer_terms = [frozenset(c) for c in answer_terms]
@@ -173,7 +174,9 @@ class Engine:
         df = self.lines.df(term)
         return self.lines.idf(term) if df else self.lines.idf_max
 
-    def _slot(self, word: str, alternatives: list[tuple[tuple[frozenset[str], ...], float]], unigram: bool) -> Slot:
+    def _slot(
+        self, word: str, alternatives: list[tuple[tuple[frozenset[str], ...], float]], unigram: bool
+    ) -> Slot:
         alt_idf = []
         for alt, credit in alternatives:
             if credit < 1.0 or not alt:
