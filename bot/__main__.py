@@ -21,11 +21,22 @@ log = logging.getLogger("bot")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bot", description="Podcast quote bot.")
-    p.add_argument("--config", help="settings file (default: config/bot.yaml, or $BOT_CONFIG)")
-    p.add_argument("--content", help="content folder (default: from the settings, normally content/)")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", default=argparse.SUPPRESS, help="settings file (default: config/bot.yaml)"
+    )
+    common.add_argument("--content", default=argparse.SUPPRESS, help="content folder (default: content/)")
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging"
+    )
+    p = argparse.ArgumentParser(prog="python -m bot", description="Podcast quote bot.", parents=[common])
     sub = p.add_subparsers(dest="command")
+    _add = sub.add_parser
+
+    def add_parser(name: str, **kw):
+        return _add(name, parents=[common], **kw)
+
+    sub.add_parser = add_parser  # every command takes --config/--content/-v too
     r = sub.add_parser("run", help="run the bot (Discord/Telegram with tokens, else the console)")
     r.add_argument("--console", action="store_true", help="run the console chat even when tokens are set")
     a = sub.add_parser("ask", help="ask a question (or one per line from standard input)")
@@ -49,8 +60,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings(args.config)
-    if args.content:
+    settings = load_settings(getattr(args, "config", None))
+    if getattr(args, "content", None):
         settings.content_dir = str(Path(args.content).resolve())
     return settings
 
@@ -124,7 +135,7 @@ async def _run(settings: Settings, force_console: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     command = args.command or "run"

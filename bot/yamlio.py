@@ -108,6 +108,8 @@ def load_yaml(path: Path, problems: list[Problem], shown: str | None = None) -> 
         what = exc.problem or "invalid YAML"
         if exc.context:
             what = f"{exc.context}: {what}"
+        if exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
+            what += f" (it started at line {exc.context_mark.line + 1})"
         problems.append(Problem(shown, line, f"YAML syntax: {what}"))
     except yaml.YAMLError as exc:
         problems.append(Problem(shown, 0, f"YAML: {exc}"))
