@@ -16,7 +16,7 @@ run: $(STAMP)
 	$(PY) -m bot
 
 test: $(STAMP)
-	$(PY) -m ruff check bot tests benchmarks
+	$(PY) -m ruff check .
 	$(PY) -m pytest
 
 check: $(STAMP)
@@ -26,8 +26,8 @@ eval: $(STAMP)
 	$(PY) -m bot eval ../shared/eval/dev.yaml
 
 lint: $(STAMP)
-	$(PY) -m ruff check bot tests benchmarks
-	$(PY) -m ruff format --check bot tests benchmarks
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'
