@@ -293,7 +293,9 @@ def _wrap_line(line: Line, limit: int) -> list[Line]:
     return out
 
 
-def paginate(lines: Iterable[Line], limit: int, max_messages: int = MAX_MESSAGES_PER_REPLY, lang: str = "zh"):
+def paginate(
+    lines: Iterable[Line], limit: int, max_messages: int = MAX_MESSAGES_PER_REPLY, lang: str = "zh"
+) -> list[OutMessage]:
     """Lines → messages, each within ``limit`` visible characters (UTF-16) and 4096 raw characters.
 
     Splits only between lines (long lines are wrapped first); a blockquote cut by a split is closed at
