@@ -100,9 +100,14 @@ def doc_terms(normalized: str) -> Counter[str]:
     return out
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=None)
+def _char_pinyin(ch: str) -> str:
+    return lazy_pinyin(ch)[0]
+
+
 def pinyin_key(text: str) -> str:
-    return " ".join(lazy_pinyin(text))
+    """Toneless pinyin, character by character (the same on both sides, so homophone typos meet)."""
+    return " ".join(_char_pinyin(ch) for ch in text)
 
 
 @dataclass(frozen=True)
@@ -118,11 +123,18 @@ class Slot:
     word: str
     alternatives: tuple[tuple[tuple[frozenset[str], ...], float], ...]
     weight: float = 1.0
+    all_terms: frozenset[str] = frozenset()
 
-    def terms(self) -> set[str]:
-        return {t for alt, _ in self.alternatives for group in alt for t in group}
+    def __post_init__(self) -> None:
+        terms = frozenset(t for alt, _ in self.alternatives for group in alt for t in group)
+        object.__setattr__(self, "all_terms", terms)
+
+    def terms(self) -> frozenset[str]:
+        return self.all_terms
 
     def match(self, present: set[str] | frozenset[str]) -> float:
+        if self.all_terms.isdisjoint(present):
+            return 0.0
         best = 0.0
         for alt, credit in self.alternatives:
             if not alt or credit <= best:

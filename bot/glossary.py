@@ -32,7 +32,12 @@ def _form_pattern(form: str) -> str:
 
 
 class Replacer:
-    """Replace many forms at once, longest first, in a single pass."""
+    """Replace many forms at once, longest first, in a single pass.
+
+    One big alternation of hundreds of forms is slow to run over every line, so a text is first checked
+    with plain substring tests (forms indexed by their first character) and only the forms it contains go
+    into the pattern, compiled once per distinct set of forms.
+    """
 
     def __init__(self, pairs: Iterable[tuple[str, str]], ignore_case: bool = False):
         table: dict[str, str] = {}
@@ -41,32 +46,48 @@ class Replacer:
             if key and key not in table:
                 table[key] = target
         self._table = table
+        self._squeezed = {}
+        for form, target in table.items():
+            self._squeezed.setdefault(form.replace(" ", ""), target)
         self._ignore_case = ignore_case
-        if table:
-            forms = sorted(table, key=len, reverse=True)
-            flags = re.IGNORECASE if ignore_case else 0
-            self._rx: re.Pattern[str] | None = re.compile("|".join(_form_pattern(f) for f in forms), flags)
-        else:
-            self._rx = None
+        self._by_first: dict[str, list[tuple[str, str]]] = {}
+        for form in table:
+            self._by_first.setdefault(form[0], []).append((form, form.replace(" ", "")))
+        self._patterns: dict[frozenset[str], re.Pattern[str]] = {}
 
     def __bool__(self) -> bool:
-        return self._rx is not None
+        return bool(self._table)
 
     def _target(self, m: re.Match[str]) -> str:
         found = " ".join(m.group(0).split())
         key = found.lower() if self._ignore_case else found
-        if key in self._table:
-            return self._table[key]
-        squeezed = key.replace(" ", "")
-        for form, target in self._table.items():  # matched across a flexible space
-            if form.replace(" ", "") == squeezed:
-                return target
-        return m.group(0)
+        target = self._table.get(key) or self._squeezed.get(key.replace(" ", ""))
+        return m.group(0) if target is None else target
+
+    def _pattern(self, forms: frozenset[str]) -> re.Pattern[str]:
+        rx = self._patterns.get(forms)
+        if rx is None:
+            ordered = sorted(forms, key=lambda f: (-len(f), f))
+            flags = re.IGNORECASE if self._ignore_case else 0
+            rx = re.compile("|".join(_form_pattern(f) for f in ordered), flags)
+            if len(self._patterns) < 20000:
+                self._patterns[forms] = rx
+        return rx
 
     def sub(self, text: str) -> str:
-        if self._rx is None:
+        if not self._by_first or not text:
             return text
-        return self._rx.sub(self._target, text)
+        folded = text.lower() if self._ignore_case else text
+        squeezed = folded.replace(" ", "")
+        candidates = [
+            form
+            for ch in set(folded).intersection(self._by_first)
+            for form, bare in self._by_first[ch]
+            if bare in squeezed
+        ]
+        if not candidates:
+            return text
+        return self._pattern(frozenset(candidates)).sub(self._target, text)
 
 
 class Glossary:

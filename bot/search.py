@@ -132,6 +132,7 @@ class Engine:
         self._vocab = vocab
         self._latin_vocab = sorted(t for t in vocab if not CJK_RE.match(t) and len(t) >= 3)
         self._homophones: dict[str, list[str]] | None = None
+        self._homophone_map()
         self._lexicon_rx = self._compile_lexicon()
         self.synonyms = load_synonyms(settings.synonyms) if settings.synonyms else {}
         # FAQ phrasings need slots too (to measure how much of a phrasing a question covers).
@@ -189,9 +190,10 @@ class Engine:
         return Slot(word, tuple(alternatives), weight)
 
     def _homophone_map(self) -> dict[str, list[str]]:
+        """Toneless pinyin of every bigram in the index → the bigrams (built once, from per-character pinyin)."""
         if self._homophones is None:
             table: dict[str, list[str]] = {}
-            for term in self._vocab:
+            for term in sorted(self._vocab):
                 if len(term) == 2 and CJK_RE.match(term) and CJK_RE.match(term[1]):
                     table.setdefault(pinyin_key(term), []).append(term)
             self._homophones = table
@@ -265,27 +267,32 @@ class Engine:
 
     @staticmethod
     def coverage(slots: list[Slot], present: set[str] | frozenset[str]) -> float:
-        total = sum(s.weight for s in slots)
-        if total <= 0:
+        if not present:
             return 0.0
-        return sum(s.weight * s.match(present) for s in slots) / total
+        total = 0.0
+        said = 0.0
+        for s in slots:
+            total += s.weight
+            said += s.weight * s.match(present)
+        return said / total if total > 0 else 0.0
 
-    def _score_line(self, slots: list[Slot], ep: str, line: int) -> tuple[float, int, bool]:
+    def _score_line(self, slots: list[Slot], ep: str, line: int, qterms: frozenset[str] = frozenset()) -> tuple[float, int, bool]:
         sents = self.sentences(ep, line)
         if not sents:
             return 0.0, 0, False
         st = self.settings
-        all_terms = frozenset().union(*(s.terms for s in sents))
-        line_cov = self.coverage(slots, all_terms)
+        if not qterms:
+            qterms = frozenset().union(*(s.all_terms for s in slots))
+        # Only the question's terms matter: intersect once, then windows are unions of tiny sets.
+        present = [s.terms & qterms for s in sents]
+        line_cov = self.coverage(slots, frozenset().union(*present))
         best, best_i = -1.0, 0
-        for i, s in enumerate(sents):
+        for i, here in enumerate(present):
             lo, hi = max(0, i - st.window), min(len(sents), i + st.window + 1)
-            window = frozenset().union(*(sents[j].terms for j in range(lo, hi)))
-            score = (
-                st.w_window * self.coverage(slots, window)
-                + st.w_sentence * self.coverage(slots, s.terms)
-                + st.w_line * line_cov
-            )
+            window = frozenset().union(*present[lo:hi])
+            score = st.w_window * self.coverage(slots, window) + st.w_line * line_cov
+            if here:
+                score += st.w_sentence * self.coverage(slots, here)
             if score > best:
                 best, best_i = score, i
         return best, best_i, sents[best_i].question

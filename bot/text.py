@@ -48,10 +48,18 @@ def _is_noise_char(ch: str) -> bool:
     return cat in ("So", "Sk", "Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me") or 0xFE00 <= ord(ch) <= 0xFE0F
 
 
+# Characters that are never noise: printable ASCII, CJK punctuation, ideographs, full/half-width forms.
+_PLAIN_RE = re.compile(r"[^\x20-\x7e\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff01-\uffef\s]")
+
+
 def strip_noise(text: str) -> str:
     """Remove mentions, URLs, emoji, control characters; keep everything a person reads."""
-    text = _MENTION_RE.sub(" ", text)
-    text = _URL_RE.sub(" ", text)
+    if "@" in text or "<" in text:
+        text = _MENTION_RE.sub(" ", text)
+    if "://" in text:
+        text = _URL_RE.sub(" ", text)
+    if not _PLAIN_RE.search(text):
+        return text
     return "".join(" " if _is_noise_char(ch) else ch for ch in text)
 
 
