@@ -27,7 +27,7 @@ from .text import CJK_RE
 jieba.setLogLevel(60)
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-TOKEN_RE = re.compile(f"[a-z0-9]+(?:[.\\-+][a-z0-9]+)*|[{_CJK}]+")
+TOKEN_RE = re.compile(f"[a-z0-9]+(?:[._\\-+][a-z0-9]+)*|[{_CJK}]+")
 _LATIN_WORD = re.compile(r"^[a-z0-9]+(?:[.\-+][a-z0-9]+)*$")
 
 UNIGRAM_WEIGHT = 0.35  # a single-character word counts for less than a two-character one
@@ -100,7 +100,7 @@ def doc_terms(normalized: str) -> Counter[str]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _char_pinyin(ch: str) -> str:
     return lazy_pinyin(ch)[0]
 

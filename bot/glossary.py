@@ -21,6 +21,12 @@ from .text import normalize
 _LATIN = re.compile(r"[a-z0-9]", re.IGNORECASE)
 
 
+def match_form(term: str) -> str:
+    """How a canonical term is written in matching text: one token, even when it is several words
+    ("Sam Altman" → "sam_altman"), so that it counts once."""
+    return re.sub(r"(?<=[a-z0-9])\s+(?=[a-z0-9])", "_", normalize(term))
+
+
 def _form_pattern(form: str) -> str:
     parts = [re.escape(p) for p in form.split()]
     body = r"\s*".join(parts)
@@ -95,7 +101,7 @@ class Glossary:
         self.terms = terms
         query_pairs: list[tuple[str, str]] = []
         for t in terms:
-            canon = normalize(t.term)
+            canon = match_form(t.term)
             for form in (t.term, *t.aliases):
                 query_pairs.append((normalize(form), canon))
         self._query = Replacer(query_pairs)
@@ -107,7 +113,7 @@ class Glossary:
             for t in terms:
                 if t.episodes and ep not in t.episodes:
                     continue
-                canon = normalize(t.term)
+                canon = match_form(t.term)
                 for form in t.misheard:
                     pairs.append((normalize(form), canon))
                     if t.display:
@@ -128,4 +134,4 @@ class Glossary:
         return rep.sub(text) if rep else text
 
     def canonical_terms(self) -> set[str]:
-        return {normalize(t.term) for t in self.terms}
+        return {match_form(t.term) for t in self.terms}

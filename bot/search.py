@@ -276,7 +276,9 @@ class Engine:
             said += s.weight * s.match(present)
         return said / total if total > 0 else 0.0
 
-    def _score_line(self, slots: list[Slot], ep: str, line: int, qterms: frozenset[str] = frozenset()) -> tuple[float, int, bool]:
+    def _score_line(
+        self, slots: list[Slot], ep: str, line: int, qterms: frozenset[str] = frozenset()
+    ) -> tuple[float, int, bool]:
         sents = self.sentences(ep, line)
         if not sents:
             return 0.0, 0, False

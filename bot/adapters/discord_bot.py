@@ -384,7 +384,9 @@ class SuggestionView(discord.ui.View):
     def __init__(self, adapter: DiscordAdapter, suggestions: Iterable[Suggestion], *, timeout=VIEW_TIMEOUT):
         super().__init__(timeout=timeout)
         self.adapter = adapter
-        self.interaction: discord.Interaction | None = None  # to disable the buttons on timeout
+        # Where the buttons were sent, to grey them out on timeout: an interaction, or a message reply.
+        self.interaction: discord.Interaction | None = None
+        self.message: discord.Message | None = None
         for i, s in enumerate(list(suggestions)[:MAX_SUGGESTIONS]):
             button: discord.ui.Button = discord.ui.Button(
                 label=fit(f"{i + 1}. {s.label}", BUTTON_LABEL_LIMIT, plain),
@@ -401,9 +403,11 @@ class SuggestionView(discord.ui.View):
         for item in self.children:
             if isinstance(item, discord.ui.Button):
                 item.disabled = True
-        if self.interaction is not None:
-            with contextlib.suppress(discord.HTTPException):
+        with contextlib.suppress(discord.HTTPException):
+            if self.interaction is not None:
                 await self.interaction.edit_original_response(view=self)
+            elif self.message is not None:
+                await self.message.edit(view=self)
 
 
 class DiscordAdapter:
@@ -453,7 +457,10 @@ class DiscordAdapter:
         task = asyncio.ensure_future(self.run_core(request))
         done, _ = await asyncio.wait({task}, timeout=self.defer_after)
         if not done and not interaction.response.is_done():
-            await interaction.response.defer(thinking=True)
+            try:
+                await interaction.response.defer(thinking=True)
+            except discord.HTTPException as exc:  # expired or already acknowledged elsewhere
+                log.info("could not defer interaction: %s", exc)
         return await task
 
     def view_for(self, out: Outgoing) -> SuggestionView | None:
@@ -571,7 +578,12 @@ class DiscordAdapter:
     async def on_app_command_error(self, interaction: discord.Interaction, error: Exception) -> None:
         log.error("slash command failed", exc_info=error)
         with contextlib.suppress(discord.HTTPException):
-            await self.notice(interaction, ERROR_TEXT)
+            if interaction.response.is_done():  # never delete what was already sent
+                await interaction.followup.send(ERROR_TEXT, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            else:
+                await interaction.response.send_message(
+                    ERROR_TEXT, ephemeral=True, allowed_mentions=NO_MENTIONS
+                )
 
     # --- messages: mentions, DMs, ask channels --------------------------------------------------------
 
@@ -646,7 +658,9 @@ class DiscordAdapter:
         if notice and message.guild is not None:
             kw["delete_after"] = NOTICE_TTL
         try:
-            await message.reply(mention_author=False, **kw)
+            sent = await message.reply(mention_author=False, **kw)
+            if view is not None:
+                view.message = sent
         except discord.HTTPException as exc:
             log.info("cannot reply in channel %s: %s", getattr(message.channel, "id", "?"), exc)
 
@@ -730,6 +744,8 @@ class DiscordBot(discord.Client):
         adapter: DiscordAdapter | None = None,
         sync_on_start: bool = True,
     ):
+        # The bot has no voice features: skip discord.py's "PyNaCl/davey is not installed" warnings.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(intents=make_intents(settings), allowed_mentions=NO_MENTIONS)
         self.settings = settings
         self.adapter = adapter or DiscordAdapter(core, settings)
@@ -809,15 +825,19 @@ async def _login(client: DiscordBot, token: str) -> int:
     return 0
 
 
-async def run_discord(core: BotCore, settings: Settings, *, stop: asyncio.Event | None = None) -> int:
-    """Run the Discord bot until SIGTERM/SIGINT (or ``stop`` is set); the exit code."""
+async def run_discord(core: BotCore, settings: Settings, *, stop_event: asyncio.Event | None = None) -> int:
+    """Run the Discord bot until SIGTERM/SIGINT, or until ``stop_event`` is set; the exit code.
+
+    Without ``stop_event`` it installs its own SIGTERM/SIGINT handlers. A caller running several adapters
+    in one loop should pass one shared event instead (and handle the signals itself): a loop has a
+    single handler per signal, so adapters installing their own would replace each other's."""
     token = settings.discord_token
     if not token:
         return _fail("DISCORD_TOKEN is not set; see docs/discord.md.")
-    stop = stop or asyncio.Event()
+    stop = stop_event or asyncio.Event()
     loop = asyncio.get_running_loop()
     installed = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT) if stop_event is None else ():
         try:
             loop.add_signal_handler(sig, stop.set)
             installed.append(sig)
