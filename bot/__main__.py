@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -115,21 +116,33 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 async def _run(settings: Settings, force_console: bool) -> int:
     core = _core(settings)
-    tasks = []
+    runners = []
     if not force_console and settings.discord_token:
         from .adapters.discord_bot import run_discord
 
-        tasks.append(run_discord(core, settings))
+        runners.append(run_discord)
     if not force_console and settings.telegram_token:
         from .adapters.telegram_bot import run_telegram
 
-        tasks.append(run_telegram(core, settings))
-    if not tasks:
+        runners.append(run_telegram)
+    if not runners:
         from .adapters.console import run_console
 
         return await run_console(core)
-    results = await asyncio.gather(*tasks)
-    return max(results)
+    # One stop signal for every adapter: a loop keeps one handler per signal, so adapters must not each
+    # install their own when they run side by side.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(run(core, settings, stop_event=stop)) for run in runners]
+    codes = []
+    for finished in asyncio.as_completed(tasks):
+        code = await finished
+        codes.append(code)
+        if code:  # one adapter failed (bad token...): stop the others too
+            stop.set()
+    return max(codes)
 
 
 def main(argv: list[str] | None = None) -> int:
