@@ -41,9 +41,10 @@ from .config import MatchSettings
 from .content import Content, FaqEntry
 from .glossary import Glossary
 from .index import TermIndex
-from .text import CJK_RE, display_text, is_question, normalize, split_sentences
+from .text import CJK_RE, display_text, is_question, normalize, split_sentences, to_simplified
 
 # "..., 对吧?" closes a statement, it does not ask the other speaker anything.
+_CJK_RUN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
 TAG_QUESTION_RE = re.compile(r"(对吧|是吧|对不对|是不是|好吧|right)\s*[?？]+\s*$")
 
 
@@ -98,8 +99,13 @@ class Engine:
         self._ep_of_doc: list[str] = []
         line_terms: list[Counter[str]] = []
         self._sentences: dict[tuple[str, int], list[Sentence]] = {}
+        # Bigrams inside a word (the recognizer's spaces are word boundaries): the only ones a homophone
+        # correction may propose, so 营收 is not "corrected" to the 迎收 of 欢迎 收听.
+        word_bigrams: set[str] = set()
         for ep_id, segments in content.segments.items():
             for seg in segments:
+                for run in _CJK_RUN_RE.findall(seg.raw):
+                    word_bigrams.update(run[i : i + 2] for i in range(len(run) - 1))
                 sents = self._read_line(ep_id, seg.raw)
                 self._sentences[(ep_id, seg.line)] = sents
                 counts: Counter[str] = Counter()
@@ -132,6 +138,11 @@ class Engine:
         self._vocab = vocab
         self._latin_vocab = sorted(t for t in vocab if not CJK_RE.match(t) and len(t) >= 3)
         self._homophones: dict[str, list[str]] | None = None
+        for t in content.glossary:
+            for form in (t.term, *t.aliases):
+                for run in _CJK_RUN_RE.findall(normalize(form)):
+                    word_bigrams.update(run[i : i + 2] for i in range(len(run) - 1))
+        self._word_bigrams = {to_simplified(b) for b in word_bigrams}
         self._homophone_map()
         self._lexicon_rx = self._compile_lexicon()
         self.synonyms = load_synonyms(settings.synonyms) if settings.synonyms else {}
@@ -193,9 +204,8 @@ class Engine:
         """Toneless pinyin of every bigram in the index → the bigrams (built once, from per-character pinyin)."""
         if self._homophones is None:
             table: dict[str, list[str]] = {}
-            for term in sorted(self._vocab):
-                if len(term) == 2 and CJK_RE.match(term) and CJK_RE.match(term[1]):
-                    table.setdefault(pinyin_key(term), []).append(term)
+            for term in sorted(self._word_bigrams):
+                table.setdefault(pinyin_key(term), []).append(term)
             self._homophones = table
         return self._homophones
 
