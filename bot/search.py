@@ -91,7 +91,14 @@ class Engine:
         self.content = content
         self.settings = settings
         self.glossary = Glossary(content.glossary, content.episodes)
-        add_words([t.term for t in content.glossary] + [a for t in content.glossary for a in t.aliases])
+        # The segmenter's dictionary lacks the domain's words (大模型 comes out as 大/模型, or worse 碰大/模型):
+        # teach it the glossary's terms, the lexicon's Chinese words and the FAQ's key terms.
+        add_words(
+            [t.term for t in content.glossary]
+            + [a for t in content.glossary for a in t.aliases]
+            + [w for words in content.lexicon.values() for w in words]
+            + [k for e in content.faq for k in e.keywords]
+        )
         self._strip_names = [normalize(n) for n in extra_names if normalize(n)]
         self._keep = frozenset(self.glossary.canonical_terms())
         # Documents: one per transcript line, in a stable order.
