@@ -46,6 +46,7 @@ class MatchSettings:
     synonyms: str = "cilin"  # "" to turn off
     synonym_credit: float = 0.5
     hint_weight: float = 0.5
+    sentence_cache_lines: int = 20000  # lines kept read sentence by sentence (memory bound at scale)
 
 
 @dataclass
@@ -74,6 +75,7 @@ class Settings:
     content_dir: str = ""
     store_path: str = ""
     max_reply_chars: int = 1900
+    index_cache: bool = True  # keep the built index in content/.index-cache (rebuilt when content changes)
     match: MatchSettings = field(default_factory=MatchSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)

@@ -12,7 +12,9 @@ import random
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from .cache import CACHE_DIR_NAME
 from .config import Settings
 from .content import Content, ContentError, load_content
 from .search import Engine, Hit, SearchResult
@@ -135,13 +137,19 @@ HELP = {
 }
 
 
+def make_engine(content: Content, settings: Settings) -> Engine:
+    """The engine for ``content``, from the on-disk index cache when it is current."""
+    cache_dir = Path(content.root) / CACHE_DIR_NAME if settings.index_cache else None
+    return Engine(content, settings.match, tuple(settings.bot_names), cache_dir=cache_dir)
+
+
 class BotCore:
     """Holds the content and the engine; swaps both atomically on reload."""
 
     def __init__(self, settings: Settings, content: Content, engine: Engine | None = None):
         self.settings = settings
         self.content = content
-        self.engine = engine or Engine(content, settings.match, tuple(settings.bot_names))
+        self.engine = engine or make_engine(content, settings)
         self.rng = random.Random()
 
     @classmethod
@@ -159,7 +167,7 @@ class BotCore:
         if problems:
             log.warning("reload refused: %d problem(s) in content", len(problems))
             return problems
-        engine = await asyncio.to_thread(Engine, content, self.settings.match, tuple(self.settings.bot_names))
+        engine = await asyncio.to_thread(make_engine, content, self.settings)
         self.content, self.engine = content, engine
         log.info("content reloaded: %d episodes, %d FAQ entries", len(content.episodes), len(content.faq))
         return []
@@ -340,13 +348,12 @@ class BotCore:
                 quotes.append(
                     self._quote(Hit(c.episode_id, n, 1.0, self._keyword_sentence(entry, c.episode_id, n)))
                 )
-        hits = [q for q in quotes]
-        del hits
         return Reply("answer", entry.answer, quotes[:3], faq_id=entry.id, source="faq", lang=lang)
 
     def _keyword_sentence(self, entry, ep: str, line: int) -> int:
+        keys = [normalize(k).replace(" ", "") for k in entry.keywords]
         for i, s in enumerate(self.engine.sentences(ep, line)):
-            if any(normalize(k) in normalize(s.display) for k in entry.keywords):
+            if any(k and k in s.norm.replace(" ", "") for k in keys):
                 return i
         return 0
 

@@ -8,6 +8,7 @@ of documents.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 from collections.abc import Iterable
 
@@ -17,27 +18,33 @@ import numpy as np
 class TermIndex:
     def __init__(self, docs: Iterable[Counter[str]], k1: float = 1.2, b: float = 0.75):
         vocab: dict[str, int] = {}
-        term_ids: list[int] = []
-        doc_ids: list[int] = []
-        tfs: list[int] = []
-        lengths: list[int] = []
+        # Compact typed arrays while reading: a back catalogue has tens of millions of postings.
+        term_ids = array("i")
+        doc_ids = array("i")
+        tfs = array("H")
+        lengths = array("I")
         for d, counts in enumerate(docs):
-            lengths.append(sum(counts.values()))
+            total = 0
             for term, tf in counts.items():
-                tid = vocab.setdefault(term, len(vocab))
+                tid = vocab.get(term)
+                if tid is None:
+                    tid = vocab[term] = len(vocab)
                 term_ids.append(tid)
                 doc_ids.append(d)
-                tfs.append(tf)
+                tfs.append(min(tf, 65535))
+                total += tf
+            lengths.append(total)
         self.n_docs = len(lengths)
         self.vocab = vocab
-        t = np.asarray(term_ids, dtype=np.int32)
+        t = np.frombuffer(term_ids, dtype=np.int32)
         order = np.argsort(t, kind="stable")
-        self._docs = np.asarray(doc_ids, dtype=np.int32)[order]
-        tf = np.asarray(tfs, dtype=np.float32)[order]
-        dl = np.asarray(lengths, dtype=np.float32)
+        self._docs = np.frombuffer(doc_ids, dtype=np.int32)[order]
+        tf = np.frombuffer(tfs, dtype=np.uint16)[order].astype(np.float32)
+        dl = np.frombuffer(lengths, dtype=np.uint32).astype(np.float32)
         avgdl = float(dl.mean()) if self.n_docs else 1.0
         norm = k1 * (1 - b + b * dl[self._docs] / max(avgdl, 1e-9))
         self._weights = (tf * (k1 + 1) / (tf + norm)).astype(np.float32)
+        del tf, norm
         counts = np.bincount(t, minlength=len(vocab)) if len(vocab) else np.zeros(0, dtype=np.int64)
         self._offsets = np.zeros(len(vocab) + 1, dtype=np.int64)
         np.cumsum(counts, out=self._offsets[1:])

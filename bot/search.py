@@ -17,11 +17,11 @@ question passes most of its score to the next line, where the answer usually is.
 
 from __future__ import annotations
 
-import functools
 import random
 import re
-from collections import Counter
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -35,8 +35,10 @@ from .analysis import (
     load_synonyms,
     pinyin_key,
     split_words,
+    stem,
     word_groups,
 )
+from .cache import cache_key, load_cache, save_cache
 from .config import MatchSettings
 from .content import Content, FaqEntry
 from .glossary import Glossary
@@ -44,15 +46,27 @@ from .index import TermIndex
 from .text import CJK_RE, display_text, is_question, normalize, split_sentences, to_simplified
 
 # "..., 对吧?" closes a statement, it does not ask the other speaker anything.
+_LATIN_TOKEN_RE = re.compile(r"[a-z0-9]+(?:[._\-+][a-z0-9]+)*")
+_HAS_LATIN = re.compile(r"[a-z0-9]")
 _CJK_RUN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
 TAG_QUESTION_RE = re.compile(r"(对吧|是吧|对不对|是不是|好吧|right)\s*[?？]+\s*$")
 
 
 @dataclass(frozen=True)
 class Sentence:
-    display: str
-    terms: frozenset[str]
+    """A sentence of a transcript line, in matching form (``norm``: normalized, glossary applied)."""
+
+    piece: str  # the raw text
+    norm: str
+    latin: frozenset[str]  # its Latin words (stemmed); Chinese terms are found in ``norm`` by substring
     question: bool
+
+    def present(self, cjk_terms: list[str], latin_terms: frozenset[str]) -> frozenset[str]:
+        """The question's terms this sentence contains."""
+        found = [t for t in cjk_terms if t in self.norm]
+        if latin_terms and self.latin:
+            found.extend(latin_terms & self.latin)
+        return frozenset(found)
 
 
 @dataclass
@@ -85,9 +99,20 @@ class SearchResult:
 
 
 class Engine:
-    """Everything the matcher needs, built once from validated content."""
+    """Everything the matcher needs, built once from validated content (or read from the on-disk cache).
 
-    def __init__(self, content: Content, settings: MatchSettings, extra_names: tuple[str, ...] = ()):
+    Line-level postings, FAQ phrasings and the homophone table are built up front; the per-sentence reading
+    of a line is done when a question first needs that line and kept in a bounded cache, so memory does
+    not grow with the size of the back catalogue.
+    """
+
+    def __init__(
+        self,
+        content: Content,
+        settings: MatchSettings,
+        extra_names: tuple[str, ...] = (),
+        cache_dir: Path | None = None,
+    ):
         self.content = content
         self.settings = settings
         self.glossary = Glossary(content.glossary, content.episodes)
@@ -101,78 +126,135 @@ class Engine:
         )
         self._strip_names = [normalize(n) for n in extra_names if normalize(n)]
         self._keep = frozenset(self.glossary.canonical_terms())
-        # Documents: one per transcript line, in a stable order.
-        self.docs: list[tuple[str, int]] = []
-        self._ep_of_doc: list[str] = []
-        line_terms: list[Counter[str]] = []
-        self._sentences: dict[tuple[str, int], list[Sentence]] = {}
+        self._lexicon_rx = self._compile_lexicon()
+        self.synonyms = load_synonyms(settings.synonyms) if settings.synonyms else {}
+        # Documents: one per transcript line, episode after episode, in a stable order.
+        self._episodes = list(content.episodes)
+        self._ep_index = {ep: i for i, ep in enumerate(self._episodes)}
+        self._ep_start = np.zeros(len(self._episodes) + 1, dtype=np.int64)
+        for i, ep in enumerate(self._episodes):
+            self._ep_start[i + 1] = self._ep_start[i] + len(content.segments[ep])
+        self.n_lines = int(self._ep_start[-1])
+        self._doc_episode = np.repeat(
+            np.arange(len(self._episodes), dtype=np.int32), np.diff(self._ep_start).astype(np.int64)
+        )
+        self._sent_cache: OrderedDict[tuple[str, int], list[Sentence]] = OrderedDict()
+        self._sent_cache_size = max(settings.sentence_cache_lines, 1)
+        state = None
+        key = cache_key(content, settings, extra_names) if cache_dir else None
+        if cache_dir and key:
+            state = load_cache(cache_dir, key, self.n_lines)
+        if state is None:
+            state = self._build()
+            if cache_dir and key:
+                save_cache(cache_dir, key, state)
+        self.lines: TermIndex = state["lines"]
+        self.faq_index: TermIndex = state["faq_index"]
+        self.answer_index: TermIndex = state["answer_index"]
+        self._answer_terms: list[frozenset[str]] = state["answer_terms"]
+        self._phrasings: list[tuple[int, str, list[Slot]]] = state["phrasings"]
+        self._phrasing_term_sets: list[frozenset[str]] = state["phrasing_terms"]
+        self._latin_vocab: list[str] = state["latin_vocab"]
+        self._homophones: dict[str, list[str]] = state["homophones"]
+
+    def _build(self) -> dict:
+        content = self.content
         # Bigrams inside a word (the recognizer's spaces are word boundaries): the only ones a homophone
         # correction may propose, so 营收 is not "corrected" to the 迎收 of 欢迎 收听.
         word_bigrams: set[str] = set()
-        for ep_id, segments in content.segments.items():
-            for seg in segments:
-                for run in _CJK_RUN_RE.findall(seg.raw):
-                    word_bigrams.update(run[i : i + 2] for i in range(len(run) - 1))
-                sents = self._read_line(ep_id, seg.raw)
-                self._sentences[(ep_id, seg.line)] = sents
-                counts: Counter[str] = Counter()
-                for s in sents:
-                    counts.update(s.terms)
-                self.docs.append((ep_id, seg.line))
-                line_terms.append(counts)
-        self.doc_of = {key: i for i, key in enumerate(self.docs)}
-        self.lines = TermIndex(line_terms)
-        self._doc_episode = np.asarray(
-            [list(content.episodes).index(ep) for ep, _ in self.docs], dtype=np.int32
-        )
-        # FAQ phrasings: one document per phrasing.
-        self._phrasings: list[tuple[int, str, list[Slot]]] = []
-        phrasing_terms: list[Counter[str]] = []
+
+        def line_terms():
+            for ep_id in self._episodes:
+                for seg in content.segments[ep_id]:
+                    for run in _CJK_RUN_RE.findall(seg.raw):
+                        word_bigrams.update(run[i : i + 2] for i in range(len(run) - 1))
+                    yield doc_terms(self.glossary.for_segment(ep_id, normalize(seg.raw)))
+
+        lines = TermIndex(line_terms())
+        self.lines = lines  # slots need idf while the FAQ is read
+        phrasings: list[tuple[int, str]] = []
         for i, entry in enumerate(content.faq):
             for q in entry.questions:
-                norm = self._normalize_question(q)
-                phrasing_terms.append(Counter(doc_terms(norm)))
-                self._phrasings.append((i, norm, []))
-        self.faq_index = TermIndex(phrasing_terms)
+                phrasings.append((i, self._normalize_question(q)))
+        phrasing_terms = [doc_terms(norm) for _, norm in phrasings]
+        faq_index = TermIndex(phrasing_terms)
         # Each entry's answer and keywords, in clean words of our own: more ways to recognize a question.
         answer_terms = [
-            Counter(doc_terms(self._normalize_question(" ".join((e.answer, *e.keywords)))))
-            for e in content.faq
+            doc_terms(self._normalize_question(" ".join((e.answer, *e.keywords)))) for e in content.faq
         ]
-        self.answer_index = TermIndex(answer_terms)
-        self._answer_terms = [frozenset(c) for c in answer_terms]
-        vocab = set(self.lines.vocab) | set(self.faq_index.vocab)
-        self._vocab = vocab
-        self._latin_vocab = sorted(t for t in vocab if not CJK_RE.match(t) and len(t) >= 3)
-        self._homophones: dict[str, list[str]] | None = None
         for t in content.glossary:
             for form in (t.term, *t.aliases):
                 for run in _CJK_RUN_RE.findall(normalize(form)):
                     word_bigrams.update(run[i : i + 2] for i in range(len(run) - 1))
-        self._word_bigrams = {to_simplified(b) for b in word_bigrams}
-        self._homophone_map()
-        self._lexicon_rx = self._compile_lexicon()
-        self.synonyms = load_synonyms(settings.synonyms) if settings.synonyms else {}
-        # FAQ phrasings need slots too (to measure how much of a phrasing a question covers).
-        self._phrasings = [(i, norm, self.slots_of(norm, correct=False)) for i, norm, _ in self._phrasings]
+        homophones: dict[str, list[str]] = {}
+        for term in sorted({to_simplified(b) for b in word_bigrams}):
+            homophones.setdefault(pinyin_key(term), []).append(term)
+        self.faq_index = faq_index
+        self._homophones = homophones
+        latin = {t for t in lines.vocab if not CJK_RE.match(t) and len(t) >= 3}
+        latin.update(t for t in faq_index.vocab if not CJK_RE.match(t) and len(t) >= 3)
+        self._latin_vocab = sorted(latin)
+        return {
+            "lines": lines,
+            "faq_index": faq_index,
+            "answer_index": TermIndex(answer_terms),
+            "answer_terms": [frozenset(c) for c in answer_terms],
+            # FAQ phrasings need slots too (to measure how much of a phrasing a question covers).
+            "phrasings": [(i, norm, self.slots_of(norm, correct=False)) for i, norm in phrasings],
+            "phrasing_terms": [frozenset(c) for c in phrasing_terms],
+            "latin_vocab": self._latin_vocab,
+            "homophones": homophones,
+        }
 
     # --- reading ----------------------------------------------------------------------------------------
+
+    def doc_key(self, doc: int) -> tuple[str, int]:
+        """Document number → (episode id, line)."""
+        i = int(np.searchsorted(self._ep_start, doc, side="right")) - 1
+        return self._episodes[i], doc - int(self._ep_start[i]) + 1
+
+    def has_line(self, episode_id: str, line: int) -> bool:
+        segs = self.content.segments.get(episode_id)
+        return bool(segs) and 1 <= line <= len(segs)
 
     def _read_line(self, ep_id: str, raw: str) -> list[Sentence]:
         out = []
         for start, end in split_sentences(raw):
             piece = raw[start:end]
             norm = self.glossary.for_segment(ep_id, normalize(piece))
-            shown = self.glossary.for_display(ep_id, display_text(piece))
+            latin = (
+                frozenset(stem(t) for t in _LATIN_TOKEN_RE.findall(norm))
+                if _HAS_LATIN.search(norm)
+                else frozenset()
+            )
             asks = is_question(piece) and not TAG_QUESTION_RE.search(norm)
-            out.append(Sentence(shown, frozenset(doc_terms(norm)), asks))
+            out.append(Sentence(piece, norm, latin, asks))
         return out
 
     def sentences(self, episode_id: str, line: int) -> list[Sentence]:
-        return self._sentences.get((episode_id, line), [])
+        key = (episode_id, line)
+        cached = self._sent_cache.get(key)
+        if cached is not None:
+            self._sent_cache.move_to_end(key)
+            return cached
+        seg = self.content.segment(episode_id, line)
+        if seg is None:
+            return []
+        sents = self._read_line(episode_id, seg.raw)
+        self._sent_cache[key] = sents
+        if len(self._sent_cache) > self._sent_cache_size:
+            self._sent_cache.popitem(last=False)
+        return sents
+
+    def display_sentences(self, episode_id: str, line: int) -> list[str]:
+        """The line's sentences cleaned for reading, glossary display corrections applied."""
+        return [
+            self.glossary.for_display(episode_id, display_text(s.piece))
+            for s in self.sentences(episode_id, line)
+        ]
 
     def display_line(self, episode_id: str, line: int) -> str:
-        return "".join(s.display for s in self.sentences(episode_id, line)).strip()
+        return "".join(self.display_sentences(episode_id, line)).strip()
 
     # --- questions --------------------------------------------------------------------------------------
 
@@ -207,25 +289,19 @@ class Engine:
             weight *= UNIGRAM_WEIGHT
         return Slot(word, tuple(alternatives), weight)
 
-    def _homophone_map(self) -> dict[str, list[str]]:
-        """Toneless pinyin of every bigram in the index → the bigrams (built once, from per-character pinyin)."""
-        if self._homophones is None:
-            table: dict[str, list[str]] = {}
-            for term in sorted(self._word_bigrams):
-                table.setdefault(pinyin_key(term), []).append(term)
-            self._homophones = table
-        return self._homophones
+    def _known(self, term: str) -> bool:
+        return term in self.lines.vocab or term in self.faq_index.vocab
 
     def _correct(self, groups: tuple[frozenset[str], ...]) -> tuple[frozenset[str], ...]:
         """Add homophones (CJK) or close spellings (Latin) for terms no document contains."""
         out = []
         for g in groups:
             (term,) = tuple(g)
-            if term in self._vocab:
+            if self._known(term):
                 out.append(g)
             elif CJK_RE.match(term):
                 if len(term) == 2:
-                    alts = self._homophone_map().get(pinyin_key(term), [])
+                    alts = self._homophones.get(pinyin_key(term), [])
                     out.append(frozenset([term, *alts[:4]]))
                 else:
                     out.append(g)
@@ -245,7 +321,7 @@ class Engine:
                 key = " ".join(m.group(0).split())
                 found.append((m.start(), m.end(), key))
             for _, _, key in found:
-                alts = [(word_groups(w), 1.0) for w in [key.replace(" ", "")] if w in self._vocab]
+                alts = [(word_groups(w), 1.0) for w in [key.replace(" ", "")] if self._known(w)]
                 for zh in self.content.lexicon[key]:
                     zn = normalize(zh)
                     if zn:
@@ -293,17 +369,22 @@ class Engine:
             said += s.weight * s.match(present)
         return said / total if total > 0 else 0.0
 
+    @staticmethod
+    def _split_terms(slots: list[Slot]) -> tuple[list[str], frozenset[str]]:
+        terms = frozenset().union(*(s.all_terms for s in slots)) if slots else frozenset()
+        cjk = sorted(t for t in terms if CJK_RE.match(t))
+        return cjk, frozenset(t for t in terms if not CJK_RE.match(t))
+
     def _score_line(
-        self, slots: list[Slot], ep: str, line: int, qterms: frozenset[str] = frozenset()
+        self, slots: list[Slot], ep: str, line: int, split: tuple[list[str], frozenset[str]] | None = None
     ) -> tuple[float, int, bool]:
         sents = self.sentences(ep, line)
         if not sents:
             return 0.0, 0, False
         st = self.settings
-        if not qterms:
-            qterms = frozenset().union(*(s.all_terms for s in slots))
-        # Only the question's terms matter: intersect once, then windows are unions of tiny sets.
-        present = [s.terms & qterms for s in sents]
+        cjk, latin = split or self._split_terms(slots)
+        # Only the question's terms matter: find them once, then windows are unions of tiny sets.
+        present = [s.present(cjk, latin) for s in sents]
         line_cov = self.coverage(slots, frozenset().union(*present))
         best, best_i = -1.0, 0
         for i, here in enumerate(present):
@@ -332,18 +413,16 @@ class Engine:
         if not slots:
             return result
         qterms = self._query_terms(slots)
-        mask = None
-        if episode is not None:
-            ep_index = list(self.content.episodes).index(episode)
-            mask = self._doc_episode == ep_index
+        split = self._split_terms(slots)
+        mask = None if episode is None else self._doc_episode == self._ep_index[episode]
         scored: dict[tuple[str, int], Hit] = {}
         for doc, _bm25 in self.lines.top(qterms, st.candidates, mask):
-            ep, line = self.docs[doc]
-            score, sent, is_q = self._score_line(slots, ep, line)
+            ep, line = self.doc_key(doc)
+            score, sent, is_q = self._score_line(slots, ep, line, split)
             if is_q:
                 nxt = (ep, line + 1)
-                if nxt in self.doc_of:
-                    n_score, n_sent, _ = self._score_line(slots, *nxt)
+                if self.has_line(*nxt):
+                    n_score, n_sent, _ = self._score_line(slots, *nxt, split)
                     moved = max(n_score, score * st.question_transfer)
                     old = scored.get(nxt)
                     if old is None or old.score < moved:
@@ -374,11 +453,12 @@ class Engine:
 
     def _best_sentence(self, slots: list[Slot], entry: FaqEntry, ep: str, line: int) -> int:
         sents = self.sentences(ep, line)
-        keys = [normalize(k) for k in entry.keywords]
+        keys = [normalize(k).replace(" ", "") for k in entry.keywords]
+        cjk, latin = self._split_terms(slots)
         best, best_i = -1.0, 0
         for i, s in enumerate(sents):
-            score = self.coverage(slots, s.terms) + sum(
-                0.5 for k in keys if k and all(t in s.terms for t in doc_terms(k))
+            score = self.coverage(slots, s.present(cjk, latin)) + sum(
+                0.5 for k in keys if k and k in s.norm.replace(" ", "")
             )
             if score > best:
                 best, best_i = score, i
@@ -417,15 +497,14 @@ class Engine:
             out.append(FaqMatch(entry, score, shown))
         return sorted(out, key=lambda m: (-m.score, m.entry.id))
 
-    @functools.cache  # noqa: B019 - the engine lives as long as its content
     def _phrasing_terms(self, doc: int) -> frozenset[str]:
-        return frozenset(doc_terms(self._phrasings[doc][1]))
+        return self._phrasing_term_sets[doc]
 
     # --- quotes -----------------------------------------------------------------------------------------
 
     def excerpt(self, episode_id: str, line: int, sentence: int, max_chars: int) -> str:
         """At most ``max_chars`` of the line, centred on ``sentence``, with … where cut."""
-        sents = [s.display.strip() for s in self.sentences(episode_id, line)]
+        sents = [s.strip() for s in self.display_sentences(episode_id, line)]
         if not sents:
             return ""
         sentence = min(max(sentence, 0), len(sents) - 1)
@@ -457,17 +536,20 @@ class Engine:
         if not slots:
             return []
         qterms = self._query_terms(slots)
-        mask = None
-        if episode is not None:
-            mask = self._doc_episode == list(self.content.episodes).index(episode)
+        split = self._split_terms(slots)
+        mask = None if episode is None else self._doc_episode == self._ep_index[episode]
         hits = []
         for doc, _ in self.lines.top(qterms, self.settings.candidates, mask):
-            ep, line = self.docs[doc]
-            score, sent, _ = self._score_line(slots, ep, line)
+            ep, line = self.doc_key(doc)
+            score, sent, _ = self._score_line(slots, ep, line, split)
             hits.append(Hit(ep, line, score, sent))
         hits.sort(key=lambda h: (-h.score, h.episode_id, h.line))
         return hits[:limit]
 
     def random_line(self, rng: random.Random, min_chars: int = 40) -> tuple[str, int]:
-        choices = [(ep, ln) for ep, ln in self.docs if len(self.display_line(ep, ln)) >= min_chars]
-        return rng.choice(choices or self.docs)
+        """A random line long enough to be worth quoting (a few tries, then any line)."""
+        for _ in range(50):
+            ep, line = self.doc_key(rng.randrange(self.n_lines))
+            if len(self.content.segments[ep][line - 1].raw.replace(" ", "")) >= min_chars:
+                return ep, line
+        return self.doc_key(rng.randrange(self.n_lines))
