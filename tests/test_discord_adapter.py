@@ -584,3 +584,26 @@ async def test_discord_buttons_on_a_message_reply_grey_out_on_timeout(adapter):
     assert view.message is message.reply.return_value
     await view.on_timeout()
     view.message.edit.assert_awaited_once_with(view=view)
+
+
+async def test_discord_ask_with_an_episode_option_searches_that_episode(adapter, core, monkeypatch):
+    seen = []
+    real = core.handle
+
+    async def spy(request):
+        seen.append(request.text)
+        return await real(request)
+
+    monkeypatch.setattr(core, "handle", spy)
+    interaction = make_interaction()
+    await adapter.ask(interaction, "大力出奇迹", "sora-discussion")
+    assert seen == ["大力出奇迹 ep:sora-discussion"]
+    _, kwargs = only_send(interaction)
+    assert kwargs["embed"].footer.text and "sora-discussion" in kwargs["embed"].footer.text
+
+
+async def test_discord_episode_autocomplete_lists_matching_episodes(adapter):
+    choices = await adapter.episode_autocomplete(make_interaction(), "sora")
+    assert [c.value for c in choices] == ["sora-discussion"]
+    assert await adapter.episode_autocomplete(make_interaction(), "no such thing") == []
+    assert len(await adapter.episode_autocomplete(make_interaction(), "")) <= 25

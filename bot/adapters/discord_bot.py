@@ -331,7 +331,27 @@ def format_problems(problems: Sequence, lang: str = "en", limit: int = CONTENT_L
     return "\n".join(lines)
 
 
-# --- FAQ autocomplete -----------------------------------------------------------------------------------
+# --- autocomplete -------------------------------------------------------------------------------------
+
+
+def with_episode(text: str, episode: str | None) -> str:
+    """The core's episode filter (``ep:<id>``) added to a question when the user picked an episode."""
+    episode = (episode or "").strip()
+    return f"{text} ep:{episode}" if episode and text.strip() else text
+
+
+def episode_choices(content, current: str, limit: int = AUTOCOMPLETE_MAX_CHOICES):
+    """Up to 25 episodes whose id or title contains what the user typed (newest listed last in content)."""
+    cur = normalize(current or "")
+    choices = []
+    for ep in content.episodes.values():
+        if cur and cur not in normalize(f"{ep.id} {ep.title}"):
+            continue
+        name = fit(f"{ep.id} · {ep.title}", CHOICE_NAME_LIMIT, plain) or ep.id
+        choices.append(app_commands.Choice(name=name, value=ep.id[:CHOICE_VALUE_LIMIT]))
+        if len(choices) >= limit:
+            break
+    return choices
 
 
 def faq_choices(entries: Sequence[FaqEntry], current: str, limit: int = AUTOCOMPLETE_MAX_CHOICES):
@@ -499,15 +519,20 @@ class DiscordAdapter:
 
     # --- slash commands -------------------------------------------------------------------------------
 
-    async def ask(self, interaction: discord.Interaction, question: str) -> None:
+    async def ask(self, interaction: discord.Interaction, question: str, episode: str | None = None) -> None:
         wait = self.retry_after(interaction.user)
         if wait > 0:
             await self.notice(interaction, self.cooldown_text(wait, question))
             return
-        await self.answer(interaction, "ask", question)
+        await self.answer(interaction, "ask", with_episode(question, episode))
 
-    async def quote(self, interaction: discord.Interaction, query: str | None = None) -> None:
-        await self.answer(interaction, "quote", query or "")
+    async def quote(
+        self, interaction: discord.Interaction, query: str | None = None, episode: str | None = None
+    ) -> None:
+        await self.answer(interaction, "quote", with_episode(query or "", episode) if query else "")
+
+    async def episode_autocomplete(self, interaction: discord.Interaction, current: str):
+        return episode_choices(self.core.content, current)
 
     async def faq(self, interaction: discord.Interaction, topic: str | None = None) -> None:
         await self.answer(interaction, "faq", topic or "")
@@ -682,14 +707,29 @@ def register_commands(tree: app_commands.CommandTree, adapter: DiscordAdapter) -
     """Add the slash commands to ``tree``; each delegates to ``adapter``."""
 
     @tree.command(name="ask", description="Ask about the show; I answer with a quote / 问节目相关的问题")
-    @app_commands.describe(question="Your question / 你的问题")
-    async def ask(interaction: discord.Interaction, question: str) -> None:
-        await adapter.ask(interaction, question)
+    @app_commands.describe(
+        question="Your question / 你的问题", episode="Only this episode (optional) / 只搜这一期（可选）"
+    )
+    async def ask(interaction: discord.Interaction, question: str, episode: str | None = None) -> None:
+        await adapter.ask(interaction, question, episode)
+
+    @ask.autocomplete("episode")
+    async def ask_episode(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await adapter.episode_autocomplete(interaction, current)
 
     @tree.command(name="quote", description="Find a quote: words, episode:line, or empty for random / 找原话")
-    @app_commands.describe(query="Words, or episode:line; empty for a random quote / 关键词或 节目:行号")
-    async def quote(interaction: discord.Interaction, query: str | None = None) -> None:
-        await adapter.quote(interaction, query)
+    @app_commands.describe(
+        query="Words, or episode:line; empty for a random quote / 关键词或 节目:行号",
+        episode="Only this episode (optional) / 只搜这一期（可选）",
+    )
+    async def quote(
+        interaction: discord.Interaction, query: str | None = None, episode: str | None = None
+    ) -> None:
+        await adapter.quote(interaction, query, episode)
+
+    @quote.autocomplete("episode")
+    async def quote_episode(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await adapter.episode_autocomplete(interaction, current)
 
     @tree.command(name="faq", description="Common questions / 常见问题")
     @app_commands.describe(topic="A question (pick from the list) or a keyword / 问题或关键词")
