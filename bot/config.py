@@ -37,6 +37,7 @@ class MatchSettings:
     w_line: float = 0.2
     question_penalty: float = 0.8
     question_transfer: float = 0.95
+    question_line_chars: int = 150  # a line this short that contains a question is treated as asking
     faq_w_question: float = 0.5
     faq_w_phrasing: float = 0.3
     faq_w_fuzzy: float = 0.2

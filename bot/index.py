@@ -37,15 +37,23 @@ class TermIndex:
         self.n_docs = len(lengths)
         self.vocab = vocab
         t = np.frombuffer(term_ids, dtype=np.int32)
-        order = np.argsort(t, kind="stable")
+        counts = np.bincount(t, minlength=len(vocab)) if len(vocab) else np.zeros(0, dtype=np.int64)
+        order = np.argsort(t, kind="stable").astype(np.int32)
+        del term_ids, t
         self._docs = np.frombuffer(doc_ids, dtype=np.int32)[order]
-        tf = np.frombuffer(tfs, dtype=np.uint16)[order].astype(np.float32)
+        del doc_ids
+        tf_raw = np.frombuffer(tfs, dtype=np.uint16)[order]
+        del order, tfs
         dl = np.frombuffer(lengths, dtype=np.uint32).astype(np.float32)
         avgdl = float(dl.mean()) if self.n_docs else 1.0
-        norm = k1 * (1 - b + b * dl[self._docs] / max(avgdl, 1e-9))
-        self._weights = (tf * (k1 + 1) / (tf + norm)).astype(np.float32)
-        del tf, norm
-        counts = np.bincount(t, minlength=len(vocab)) if len(vocab) else np.zeros(0, dtype=np.int64)
+        # BM25's term-frequency part, precomputed per posting, a slice at a time to bound memory.
+        self._weights = np.empty(len(self._docs), dtype=np.float32)
+        step = 1 << 22
+        for lo in range(0, len(self._docs), step):
+            tf = tf_raw[lo : lo + step].astype(np.float32)
+            norm = k1 * (1 - b + b * dl[self._docs[lo : lo + step]] / max(avgdl, 1e-9))
+            self._weights[lo : lo + step] = tf * (k1 + 1) / (tf + norm)
+        del tf_raw
         self._offsets = np.zeros(len(vocab) + 1, dtype=np.int64)
         np.cumsum(counts, out=self._offsets[1:])
         self._df = counts.astype(np.int32)

@@ -168,7 +168,10 @@ class Engine:
                 for seg in content.segments[ep_id]:
                     for run in _CJK_RUN_RE.findall(seg.raw):
                         word_bigrams.update(run[i : i + 2] for i in range(len(run) - 1))
-                    yield doc_terms(self.glossary.for_segment(ep_id, normalize(seg.raw)))
+                    terms = doc_terms(self.glossary.for_segment(ep_id, normalize(seg.raw)))
+                    # Single characters stay out of the candidate index (half its postings, little
+                    # recall); ranking still sees them in the sentences.
+                    yield {t: n for t, n in terms.items() if len(t) > 1 or not CJK_RE.match(t)}
 
         lines = TermIndex(line_terms())
         self.lines = lines  # slots need idf while the FAQ is read
@@ -395,7 +398,14 @@ class Engine:
                 score += st.w_sentence * self.coverage(slots, here)
             if score > best:
                 best, best_i = score, i
-        return best, best_i, sents[best_i].question
+        return best, best_i, sents[best_i].question or self._asks(ep, line, sents)
+
+    def _asks(self, ep: str, line: int, sents: list[Sentence]) -> bool:
+        """A short line with a real question in it is someone asking (the recognizer's punctuation often
+        ends it with 。); its answer is in the next line."""
+        if not any(s.question for s in sents):
+            return False
+        return len(self.content.segments[ep][line - 1].raw.replace(" ", "")) <= self.settings.question_line_chars
 
     def _query_terms(self, slots: list[Slot]) -> dict[str, float]:
         terms: dict[str, float] = {}
