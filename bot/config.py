@@ -22,7 +22,7 @@ DEFAULT_CONTENT = ROOT / "content"
 class MatchSettings:
     """How questions are matched and when the bot answers. See config/bot.yaml for the meaning."""
 
-    answer_threshold: float = 0.46
+    answer_threshold: float = 0.42
     suggest_threshold: float = 0.3
     max_hits: int = 5
     see_also: int = 2
@@ -38,9 +38,8 @@ class MatchSettings:
     question_penalty: float = 0.8
     question_transfer: float = 0.95
     question_line_chars: int = 150  # a line this short that contains a question is treated as asking
-    faq_w_question: float = 0.5
-    faq_w_phrasing: float = 0.3
-    faq_w_fuzzy: float = 0.2
+    faq_w_fuzzy: float = 0.1
+    faq_beta: float = 1.25  # FAQ match: F-beta of question coverage (recall) and phrasing coverage
     faq_w_answer: float = 0.1
     faq_line_step: float = 0.02
     agreement_bonus: float = 0.1

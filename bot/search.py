@@ -405,7 +405,9 @@ class Engine:
         ends it with 。); its answer is in the next line."""
         if not any(s.question for s in sents):
             return False
-        return len(self.content.segments[ep][line - 1].raw.replace(" ", "")) <= self.settings.question_line_chars
+        return (
+            len(self.content.segments[ep][line - 1].raw.replace(" ", "")) <= self.settings.question_line_chars
+        )
 
     def _query_terms(self, slots: list[Slot]) -> dict[str, float]:
         terms: dict[str, float] = {}
@@ -490,7 +492,12 @@ class Engine:
             p_cov = self.coverage(p_slots, present)
             p_words = "".join(s.word for s in p_slots)
             ratio = fuzz.ratio(content_words, p_words) / 100 if content_words and p_words else 0.0
-            score = st.faq_w_question * q_cov + st.faq_w_phrasing * p_cov + st.faq_w_fuzzy * ratio
+            # F-beta of "how much of the question the phrasing says" (recall) and "how much of the phrasing
+            # the question says" (precision), recall weighted: a short phrasing inside a longer, more
+            # specific question is not a match for it.
+            b2 = st.faq_beta * st.faq_beta
+            f = (1 + b2) * q_cov * p_cov / (b2 * p_cov + q_cov) if q_cov > 0 and p_cov > 0 else 0.0
+            score = (1 - st.faq_w_fuzzy) * f + st.faq_w_fuzzy * ratio
             if score > phrasing_score.get(entry_i, (-1.0, 0))[0]:
                 phrasing_score[entry_i] = (score, doc)
         candidates = set(phrasing_score)
