@@ -185,17 +185,18 @@ class Engine:
         answer_terms = [
             doc_terms(self._normalize_question(" ".join((e.answer, *e.keywords)))) for e in content.faq
         ]
+        # Homophone candidates: in-word bigrams seen in at least two lines, and the glossary's terms.
+        candidates = {b for b in map(to_simplified, word_bigrams) if lines.df(b) >= 2}
         for t in content.glossary:
             for form in (t.term, *t.aliases):
                 for run in _CJK_RUN_RE.findall(normalize(form)):
-                    word_bigrams.update(run[i : i + 2] for i in range(len(run) - 1))
+                    candidates.update(run[i : i + 2] for i in range(len(run) - 1))
         homophones: dict[str, list[str]] = {}
-        for term in sorted({to_simplified(b) for b in word_bigrams}):
+        for term in sorted(candidates):
             homophones.setdefault(pinyin_key(term), []).append(term)
         self.faq_index = faq_index
         self._homophones = homophones
-        latin = {t for t in lines.vocab if not CJK_RE.match(t) and len(t) >= 3}
-        latin.update(t for t in faq_index.vocab if not CJK_RE.match(t) and len(t) >= 3)
+        latin = {t for t in lines.latin_terms | faq_index.latin_terms if len(t) >= 3}
         self._latin_vocab = sorted(latin)
         return {
             "lines": lines,
@@ -275,8 +276,9 @@ class Engine:
         return re.compile(rf"(?<![a-z0-9])(?:{body})(?![a-z0-9])")
 
     def _term_idf(self, term: str) -> float:
-        df = self.lines.df(term)
-        return self.lines.idf(term) if df else self.lines.idf_max
+        # A single character is not in the candidate index: it weighs as a rare term would, and its slot's
+        # weight is then scaled down by UNIGRAM_WEIGHT (measured better than weighing it by frequency).
+        return self.lines.idf(term)
 
     def _slot(
         self, word: str, alternatives: list[tuple[tuple[frozenset[str], ...], float]], unigram: bool
@@ -293,7 +295,7 @@ class Engine:
         return Slot(word, tuple(alternatives), weight)
 
     def _known(self, term: str) -> bool:
-        return term in self.lines.vocab or term in self.faq_index.vocab
+        return term in self.lines or term in self.faq_index
 
     def _correct(self, groups: tuple[frozenset[str], ...]) -> tuple[frozenset[str], ...]:
         """Add homophones (CJK) or close spellings (Latin) for terms no document contains."""
