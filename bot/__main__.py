@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="evaluate on question files (see ../shared/eval/README.md)")
     ev.add_argument("files", nargs="+", type=Path)
     ev.add_argument("--details", action="store_true", help="print every question's outcome")
+    ev.add_argument(
+        "--episode", help="the episode the questions' line numbers refer to (default: the only one)"
+    )
     return p
 
 
@@ -195,7 +198,11 @@ def main(argv: list[str] | None = None) -> int:
             except (OSError, ValueError) as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
-            metrics, rows = score(core, items)
+            try:
+                metrics, rows = score(core, items, args.episode)
+            except ValueError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
             if args.details:
                 for r in rows:
                     mark = "ok " if r["rank"] == 1 or (not r["gold"] and not r["answered"]) else "-- "

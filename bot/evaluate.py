@@ -21,6 +21,7 @@ class EvalItem:
     q: str
     lines: list[int]
     style: str
+    episode: str | None = None  # the episode the lines are in; default: the set's episode
 
 
 def load_questions(path: Path) -> list[EvalItem]:
@@ -42,12 +43,24 @@ def load_questions(path: Path) -> list[EvalItem]:
     return items
 
 
-def score(core: BotCore, items: list[EvalItem]) -> tuple[dict[str, dict[str, float]], list[dict]]:
-    """Metrics overall and per style, plus one row per question for inspection."""
+def score(
+    core: BotCore, items: list[EvalItem], episode: str | None = None
+) -> tuple[dict[str, dict[str, float]], list[dict]]:
+    """Metrics overall and per style, plus one row per question for inspection.
+
+    A quoted line is a hit when it is a gold line *of the question's episode* (``episode``, or the item's
+    own; with a single episode, that one)."""
+    if episode is None and len(core.content.episodes) == 1:
+        episode = next(iter(core.content.episodes))
     rows = []
     for it in items:
+        ep = it.episode or episode
+        if ep is None:
+            raise ValueError(
+                "the content has several episodes: say which one the questions are about (--episode)"
+            )
         reply = core.ask(it.q)
-        ranked = [h.line for h in reply.hits[:10]]
+        ranked = [h.line if h.episode_id == ep else -1 for h in reply.hits[:10]]
         gold = set(it.lines)
         rank = next((i + 1 for i, ln in enumerate(ranked) if ln in gold), None)
         rows.append(

@@ -54,7 +54,9 @@ class TermIndex:
         order = np.argsort(c, kind="stable")
         sorted_codes = c[order]
         del c, codes
-        self._docs = (np.frombuffer(doc_ids, dtype=np.int32) if len(doc_ids) else np.zeros(0, np.int32))[order]
+        self._docs = (np.frombuffer(doc_ids, dtype=np.int32) if len(doc_ids) else np.zeros(0, np.int32))[
+            order
+        ]
         del doc_ids
         tf_raw = (np.frombuffer(tfs, dtype=np.uint16) if len(tfs) else np.zeros(0, np.uint16))[order]
         del order, tfs
@@ -64,7 +66,11 @@ class TermIndex:
         del sorted_codes
         self._offsets = np.append(starts, len(self._docs)).astype(np.int64)
         self._df = np.diff(self._offsets).astype(np.int32)
-        dl = np.frombuffer(lengths, dtype=np.uint32).astype(np.float32) if len(lengths) else np.zeros(0, np.float32)
+        dl = (
+            np.frombuffer(lengths, dtype=np.uint32).astype(np.float32)
+            if len(lengths)
+            else np.zeros(0, np.float32)
+        )
         avgdl = float(dl.mean()) if self.n_docs else 1.0
         # BM25's term-frequency part, precomputed per posting, a slice at a time to bound memory.
         self._weights = np.empty(len(self._docs), dtype=np.float32)
@@ -112,7 +118,9 @@ class TermIndex:
                 out[docs] += w * np.float32(qw * self._idf(len(docs)))
         return out
 
-    def top(self, weighted_terms: dict[str, float], k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+    def top(
+        self, weighted_terms: dict[str, float], k: int, mask: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
         """The ``k`` best documents with a positive score, best first."""
         scores = self.scores(weighted_terms)
         if mask is not None:
