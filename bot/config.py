@@ -46,6 +46,7 @@ class MatchSettings:
     synonyms: str = "cilin"  # "" to turn off
     synonym_credit: float = 0.5
     hint_weight: float = 0.5
+    typo_correction: bool = True  # homophone (pinyin) and spelling corrections of unknown words
     sentence_cache_lines: int = 20000  # lines kept read sentence by sentence (memory bound at scale)
 
 

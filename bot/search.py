@@ -343,7 +343,7 @@ class Engine:
                 slots.append(Slot(slot.word, slot.alternatives, slot.weight * self.settings.hint_weight))
         for word in words:
             groups = word_groups(word)
-            if correct:
+            if correct and self.settings.typo_correction:
                 groups = self._correct(groups)
             unigram = len(word) == 1 and bool(CJK_RE.match(word))
             alts = [(groups, 1.0)]
