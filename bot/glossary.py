@@ -99,39 +99,48 @@ class Replacer:
 class Glossary:
     def __init__(self, terms: list[GlossaryTerm], episode_ids: Iterable[str]):
         self.terms = terms
-        query_pairs: list[tuple[str, str]] = []
-        for t in terms:
-            canon = match_form(t.term)
-            for form in (t.term, *t.aliases):
-                query_pairs.append((normalize(form), canon))
-        self._query = Replacer(query_pairs)
-        self._segment: dict[str, Replacer] = {}
-        self._display: dict[str, Replacer] = {}
-        for ep in episode_ids:
-            pairs = list(query_pairs)
-            shown = []
-            for t in terms:
-                if t.episodes and ep not in t.episodes:
-                    continue
-                canon = match_form(t.term)
-                for form in t.misheard:
-                    pairs.append((normalize(form), canon))
-                    if t.display:
-                        shown.append((normalize(form), t.term))
+        self._canon = [match_form(t.term) for t in terms]
+        self._misheard = [[normalize(f) for f in t.misheard] for t in terms]
+        self._query_pairs = [
+            (normalize(form), canon)
+            for t, canon in zip(terms, self._canon, strict=True)
+            for form in (t.term, *t.aliases)
+        ]
+        self._query = Replacer(self._query_pairs)
+        # Episodes that share the same applicable terms share their replacers (most episodes of a long
+        # back catalogue are named by no term's `episodes`).
+        scoped: dict[str, list[int]] = {}
+        for i, t in enumerate(terms):
+            for ep in t.episodes:
+                scoped.setdefault(ep, []).append(i)
+        self._global = tuple(i for i, t in enumerate(terms) if not t.episodes)
+        self._key = {ep: self._global + tuple(scoped.get(ep, ())) for ep in episode_ids}
+        self._built: dict[tuple[int, ...], tuple[Replacer, Replacer]] = {}
+
+    def _replacers(self, episode_id: str) -> tuple[Replacer, Replacer]:
+        key = self._key.get(episode_id, self._global)
+        built = self._built.get(key)
+        if built is None:
+            pairs: list[tuple[str, str]] = []
+            shown: list[tuple[str, str]] = []
+            for i in key:
+                for form in self._misheard[i]:
+                    pairs.append((form, self._canon[i]))
+                    if self.terms[i].display:
+                        shown.append((form, self.terms[i].term))
             # Misheard forms first: a longer misheard form wins over an alias inside it.
-            self._segment[ep] = Replacer(pairs[len(query_pairs) :] + query_pairs)
-            self._display[ep] = Replacer(shown, ignore_case=True)
+            built = (Replacer(pairs + self._query_pairs), Replacer(shown, ignore_case=True))
+            self._built[key] = built
+        return built
 
     def for_query(self, normalized: str) -> str:
         return self._query.sub(normalized)
 
     def for_segment(self, episode_id: str, normalized: str) -> str:
-        rep = self._segment.get(episode_id)
-        return rep.sub(normalized) if rep else self._query.sub(normalized)
+        return self._replacers(episode_id)[0].sub(normalized)
 
     def for_display(self, episode_id: str, text: str) -> str:
-        rep = self._display.get(episode_id)
-        return rep.sub(text) if rep else text
+        return self._replacers(episode_id)[1].sub(text)
 
     def canonical_terms(self) -> set[str]:
-        return {match_form(t.term) for t in self.terms}
+        return set(self._canon)
