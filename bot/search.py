@@ -156,6 +156,9 @@ class Engine:
         self._phrasing_term_sets: list[frozenset[str]] = state["phrasing_terms"]
         self._latin_vocab: list[str] = state["latin_vocab"]
         self._homophones: dict[str, list[str]] = state["homophones"]
+        # Warm the lazy parts of the libraries (pypinyin's dictionaries, the segmenter) now rather than
+        # in the first listener's question.
+        self.analyze("预热 warm-up 算例")
 
     def _build(self) -> dict:
         content = self.content
