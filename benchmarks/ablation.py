@@ -20,7 +20,11 @@ from bot.evaluate import EvalItem, _metrics, load_questions, score
 from bot.index import TermIndex
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SETS = [ROOT.parent / "shared" / "eval" / "dev.yaml", ROOT / "eval" / "own.yaml", ROOT / "eval" / "own2.yaml"]
+DEFAULT_SETS = [
+    ROOT.parent / "shared" / "eval" / "dev.yaml",
+    ROOT / "eval" / "own.yaml",
+    ROOT / "eval" / "own2.yaml",
+]
 
 
 def _ranked_metrics(rank, items: list[EvalItem]) -> dict[str, float]:
@@ -82,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         core = BotCore(settings, pieces)
         row(label, [score(core, items)[0]["all"] for _, items in sets])
 
-    engine("engine, no FAQ / glossary / lexicon", dataclasses.replace(content, faq=[], glossary=[], lexicon={}))
+    engine(
+        "engine, no FAQ / glossary / lexicon", dataclasses.replace(content, faq=[], glossary=[], lexicon={})
+    )
     engine("+ glossary", dataclasses.replace(content, faq=[], lexicon={}))
     engine("+ glossary + lexicon", dataclasses.replace(content, faq=[]))
     engine("+ curated FAQ (the shipped bot)", content)
