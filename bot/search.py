@@ -17,6 +17,7 @@ question passes most of its score to the next line, where the answer usually is.
 
 from __future__ import annotations
 
+import heapq
 import random
 import re
 from collections import OrderedDict
@@ -96,6 +97,13 @@ class SearchResult:
     @property
     def confidence(self) -> float:
         return min(1.0, self.hits[0].score) if self.hits else 0.0
+
+
+def _push(heap: list[float], value: float, size: int) -> None:
+    if len(heap) < size:
+        heapq.heappush(heap, value)
+    elif value > heap[0]:
+        heapq.heapreplace(heap, value)
 
 
 class Engine:
@@ -383,16 +391,26 @@ class Engine:
         cjk = sorted(t for t in terms if CJK_RE.match(t))
         return cjk, frozenset(t for t in terms if not CJK_RE.match(t))
 
+    def _present(self, ep: str, line: int, split: tuple[list[str], frozenset[str]]) -> list[frozenset[str]]:
+        """Per sentence of the line, the question's terms it contains."""
+        cjk, latin = split
+        return [s.present(cjk, latin) for s in self.sentences(ep, line)]
+
     def _score_line(
-        self, slots: list[Slot], ep: str, line: int, split: tuple[list[str], frozenset[str]] | None = None
+        self,
+        slots: list[Slot],
+        ep: str,
+        line: int,
+        split: tuple[list[str], frozenset[str]] | None = None,
+        present: list[frozenset[str]] | None = None,
     ) -> tuple[float, int, bool]:
         sents = self.sentences(ep, line)
         if not sents:
             return 0.0, 0, False
         st = self.settings
-        cjk, latin = split or self._split_terms(slots)
         # Only the question's terms matter: find them once, then windows are unions of tiny sets.
-        present = [s.present(cjk, latin) for s in sents]
+        if present is None:
+            present = self._present(ep, line, split or self._split_terms(slots))
         line_cov = self.coverage(slots, frozenset().union(*present))
         best, best_i = -1.0, 0
         for i, here in enumerate(present):
@@ -432,10 +450,26 @@ class Engine:
         qterms = self._query_terms(slots)
         split = self._split_terms(slots)
         mask = None if episode is None else self._doc_episode == self._ep_index[episode]
-        scored: dict[tuple[str, int], Hit] = {}
+        result.faq = self._match_faq(norm, slots, qterms, episode)
+        cited = {key for fm in result.faq[:3] for key in self._cited(fm.entry, episode)}
+        # A line never scores above (sum of the weights) x its whole-line coverage, since each part of
+        # the score is the coverage of a part of the line: read the candidates best bound first and skip
+        # those that can no longer reach the hits kept. Exact, and most candidates are never read closely.
+        factor = st.w_window + st.w_sentence + st.w_line
+        bounded = []
         for doc, _bm25 in self.lines.top(qterms, st.candidates, mask):
             ep, line = self.doc_key(doc)
-            score, sent, is_q = self._score_line(slots, ep, line, split)
+            present = self._present(ep, line, split)
+            bound = factor * self.coverage(slots, frozenset().union(*present)) if present else 0.0
+            bounded.append((bound, ep, line, present))
+        bounded.sort(key=lambda b: (-b[0], b[1], b[2]))
+        depth = max(limit, 10) + 2
+        best: list[float] = []  # min-heap of the best scores so far
+        scored: dict[tuple[str, int], Hit] = {}
+        for bound, ep, line, present in bounded:
+            if len(best) >= depth and bound <= best[0] and (ep, line) not in cited:
+                continue
+            score, sent, is_q = self._score_line(slots, ep, line, split, present)
             if is_q:
                 nxt = (ep, line + 1)
                 if self.has_line(*nxt):
@@ -444,11 +478,12 @@ class Engine:
                     old = scored.get(nxt)
                     if old is None or old.score < moved:
                         scored[nxt] = Hit(ep, line + 1, moved, n_sent)
+                    _push(best, moved, depth)
                 score *= st.question_penalty
             old = scored.get((ep, line))
             if old is None or old.score < score:
                 scored[(ep, line)] = Hit(ep, line, score, sent)
-        result.faq = self._match_faq(norm, slots, qterms, episode)
+            _push(best, score, depth)
         for fm in result.faq[:3]:
             for rank, (ep, line) in enumerate(self._cited(fm.entry, episode)):
                 score = fm.score - st.faq_line_step * rank
