@@ -94,6 +94,7 @@ _MSG = {
         "not_found": "抱歉，节目里好像没有聊到这个。可以换个说法，或者用 /faq 看看常见问题。",
         "empty": "请在命令后面写上你的问题，例如：/ask Sora 的参数量大概多大？",
         "see_also": "另见",
+        "same_episode": "同一期第 {line} 行 ({ep}:{line})",
         "no_line": "找不到 {ref}：{detail}",
         "faq_topics": "常见问题（用 /faq 编号或关键词查看）：",
         "faq_none": "没有找到相关的常见问题。",
@@ -108,6 +109,7 @@ _MSG = {
         "not_found": "Sorry, the episodes don't seem to cover that. Try other words, or /faq for common questions.",
         "empty": "Please add your question after the command, e.g. /ask How big is the Sora model?",
         "see_also": "See also",
+        "same_episode": "same episode, line {line} ({ep}:{line})",
         "no_line": "Can't find {ref}: {detail}",
         "faq_topics": "Common questions (use /faq NUMBER or a keyword):",
         "faq_none": "No matching FAQ entry.",
@@ -407,7 +409,9 @@ def _render(reply: Reply, n_quotes: int) -> str:
     for i, q in enumerate(reply.quotes[:n_quotes]):
         if i == 1:
             parts.append(f"{msg['see_also']}:")
-        parts.append(f"「{q.text}」\n—— {q.citation}")
+        same_episode = i > 0 and q.episode_id == reply.quotes[0].episode_id
+        cite = msg["same_episode"].format(line=q.line, ep=q.episode_id) if same_episode else q.citation
+        parts.append(f"「{q.text}」\n—— {cite}")
     for i, s in enumerate(reply.suggestions, 1):
         parts.append(f"  {i}. {s.label}  (/{s.command} {s.argument})")
     parts.extend(reply.items)

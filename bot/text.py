@@ -26,7 +26,10 @@ _T2S = OpenCC("t2s")
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_RE = re.compile(f"[{_CJK}]")
 _CJK_SPACE_RE = re.compile(f"(?<=[{_CJK}])\\s+(?=[{_CJK}])")
-_CJK_PUNCT_SPACE_RE = re.compile(r"\s*([，。！？；：、“”‘’（）《》,.!?;:])\s*")
+_CJK_PUNCT_SPACE_RE = re.compile(r"\s*([，。！？；：、“”‘’（）《》])\s*")
+# ASCII punctuation loses its spaces only next to Chinese ("模型 , 数据" → "模型,数据"); between Latin words
+# the space stays ("compute, sixteen").
+_ASCII_PUNCT_SPACE_RE = re.compile(f"(?<=[{_CJK}])\\s*([,.!?;:])\\s*|\\s*([,.!?;:])\\s*(?=[{_CJK}])")
 
 # Discord: <@123>, <@!123>, <@&123>, <#123>, <:name:123>, <a:name:123>; Telegram/others: @name.
 _MENTION_RE = re.compile(r"<(?:@[!&]?|#|a?:\w+:)\d+>|@[\w.\-]+")
@@ -76,7 +79,8 @@ def join_spelled_letters(text: str) -> str:
 def collapse_cjk_spaces(text: str) -> str:
     """Remove spaces between Chinese characters and around Chinese punctuation; keep Latin word gaps."""
     text = _CJK_SPACE_RE.sub("", text)
-    return _CJK_PUNCT_SPACE_RE.sub(lambda m: m.group(1), text)
+    text = _CJK_PUNCT_SPACE_RE.sub(lambda m: m.group(1), text)
+    return _ASCII_PUNCT_SPACE_RE.sub(lambda m: m.group(1) or m.group(2), text)
 
 
 @functools.lru_cache(maxsize=4096)
