@@ -218,3 +218,9 @@ def load_synonyms(source: str, max_group: int = 12) -> dict[str, tuple[str, ...]
     for top in tree.values():
         walk(top)
     return {w: tuple(sorted(s)) for w, s in out.items()}
+
+
+def is_dictionary_word(word: str) -> bool:
+    """Whether the segmenter's dictionary has ``word`` as a word (not just as a prefix)."""
+    jieba.dt.check_initialized()
+    return jieba.dt.FREQ.get(word, 0) > 0

@@ -33,6 +33,7 @@ from .analysis import (
     Slot,
     add_words,
     doc_terms,
+    is_dictionary_word,
     load_synonyms,
     pinyin_key,
     split_words,
@@ -126,12 +127,7 @@ class Engine:
         self.glossary = Glossary(content.glossary, content.episodes)
         # The segmenter's dictionary lacks the domain's words (大模型 comes out as 大/模型, or worse 碰大/模型):
         # teach it the glossary's terms, the lexicon's Chinese words and the FAQ's key terms.
-        add_words(
-            [t.term for t in content.glossary]
-            + [a for t in content.glossary for a in t.aliases]
-            + [w for words in content.lexicon.values() for w in words]
-            + [k for e in content.faq for k in e.keywords]
-        )
+        add_words(self._curated_words(content))
         self._strip_names = [normalize(n) for n in extra_names if normalize(n)]
         self._keep = frozenset(self.glossary.canonical_terms())
         self._lexicon_rx = self._compile_lexicon()
@@ -168,6 +164,16 @@ class Engine:
         # in the first listener's question.
         self.analyze("预热 warm-up 算例")
 
+    @staticmethod
+    def _curated_words(content: Content) -> list[str]:
+        """The words our content vouches for: glossary terms and aliases, lexicon translations, FAQ keys."""
+        return (
+            [t.term for t in content.glossary]
+            + [a for t in content.glossary for a in t.aliases]
+            + [w for words in content.lexicon.values() for w in words]
+            + [k for e in content.faq for k in e.keywords]
+        )
+
     def _build(self) -> dict:
         content = self.content
         # Bigrams inside a word (the recognizer's spaces are word boundaries): the only ones a homophone
@@ -196,12 +202,16 @@ class Engine:
         answer_terms = [
             doc_terms(self._normalize_question(" ".join((e.answer, *e.keywords)))) for e in content.faq
         ]
-        # Homophone candidates: in-word bigrams seen in at least two lines, and the glossary's terms.
-        candidates = {b for b in map(to_simplified, word_bigrams) if lines.df(b) >= 2}
-        for t in content.glossary:
-            for form in (t.term, *t.aliases):
-                for run in _CJK_RUN_RE.findall(normalize(form)):
-                    candidates.update(run[i : i + 2] for i in range(len(run) - 1))
+        # Homophone candidates: two-character *words* (the segmenter's dictionary, or our curated words:
+        # glossary terms, lexicon translations, FAQ key terms) found inside a word in at least two lines.
+        # Not any bigram: 问芯 (of 无问芯穹) must not turn a question's 文心 into something it is not.
+        curated = {normalize(w) for w in self._curated_words(content)}
+        candidates = {
+            b
+            for b in map(to_simplified, word_bigrams)
+            if (b in curated or is_dictionary_word(b)) and lines.df(b) >= 2
+        }
+        candidates.update(w for w in curated if len(w) == 2 and CJK_RE.match(w) and CJK_RE.match(w[1]))
         homophones: dict[str, list[str]] = {}
         for term in sorted(candidates):
             homophones.setdefault(pinyin_key(term), []).append(term)
