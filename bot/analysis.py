@@ -224,3 +224,23 @@ def is_dictionary_word(word: str) -> bool:
     """Whether the segmenter's dictionary has ``word`` as a word (not just as a prefix)."""
     jieba.dt.check_initialized()
     return jieba.dt.FREQ.get(word, 0) > 0
+
+
+def english_bases(word: str) -> list[str]:
+    """Likely base forms of an inflected English word (expecting → expect, companies → company)."""
+    out = []
+    if word.endswith("ies") and len(word) > 4:
+        out.append(word[:-3] + "y")
+    if word.endswith("es") and len(word) > 3:
+        out.append(word[:-2])
+    if word.endswith("s") and len(word) > 3:
+        out.append(word[:-1])
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            stem = word[: -len(suffix)]
+            out += [stem, stem + "e"]
+            if len(stem) > 2 and stem[-1] == stem[-2]:
+                out.append(stem[:-1])  # running → run
+    if word.endswith("ly") and len(word) > 4:
+        out.append(word[:-2])
+    return out

@@ -33,6 +33,7 @@ from .analysis import (
     Slot,
     add_words,
     doc_terms,
+    english_bases,
     is_dictionary_word,
     load_synonyms,
     pinyin_key,
@@ -368,6 +369,12 @@ class Engine:
                 groups = self._correct(groups)
             unigram = len(word) == 1 and bool(CJK_RE.match(word))
             alts = [(groups, 1.0)]
+            if not CJK_RE.match(word):  # an inflected English word whose base form the lexicon knows
+                base = next((b for b in english_bases(word) if b in self.content.lexicon), None)
+                for zh in self.content.lexicon.get(base or "", ()):
+                    zn = normalize(zh)
+                    if zn:
+                        alts.append((word_groups(zn) if CJK_RE.match(zn) else (frozenset([zn]),), 1.0))
             if correct and self.synonyms:
                 credit = self.settings.synonym_credit
                 alts += [(word_groups(syn), credit) for syn in self.synonyms.get(word, ())]

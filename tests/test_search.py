@@ -83,3 +83,17 @@ def test_one_answer_is_fast_enough(core):
         core.ask(q)
     per = (time.perf_counter() - start) / len(questions)
     assert per < 0.25  # generous: the benchmark measures the real figure; this only catches a pathology
+
+
+def test_inflected_english_words_find_their_lexicon_base():
+    from bot.analysis import english_bases
+
+    assert "expect" in english_bases("expecting")
+    assert "company" in english_bases("companies")
+    assert "run" in english_bases("running")
+    assert "train" in english_bases("trained")
+
+
+def test_english_inflection_is_translated(core):
+    slots = core.engine.analyze("what are they expecting")[1]
+    assert any("预期" in "".join(s.all_terms) or "期待" in "".join(s.all_terms) for s in slots)
