@@ -17,6 +17,7 @@ from pathlib import Path
 from .config import ConfigError, Settings, load_settings
 from .content import ContentError, load_content
 from .core import BotCore, Request, render_text
+from .store import Store
 
 log = logging.getLogger("bot")
 
@@ -50,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("episodes", help="list episodes")
     e.add_argument("page", nargs="?", default="")
     sub.add_parser("check", help="validate content and settings; exit 1 on any problem")
+    un = sub.add_parser("unanswered", help="the chat questions the bot could not answer, most asked first")
+    un.add_argument("--limit", type=int, default=20)
     sub.add_parser(
         "sync-discord",
         help="register the Discord slash commands now (to DISCORD_GUILD_ID when set, else globally)",
@@ -117,8 +120,31 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_unanswered(args: argparse.Namespace) -> int:
+    try:
+        settings = _settings(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    path = settings.store_file
+    if path is None or not path.exists():
+        print("nothing recorded yet (the store is written while the bot runs)")
+        return 0
+    store = Store.open(path)
+    if store is None:
+        return 1
+    rows = store.top_unanswered(args.limit)
+    store.close()
+    if not rows:
+        print("nothing recorded yet")
+    for question, times, conf in rows:
+        print(f"{times:>4}×  best {conf:.2f}  {question}")
+    return 0
+
+
 async def _run(settings: Settings, force_console: bool) -> int:
     core = _core(settings)
+    core.store = Store.open(settings.store_file)
     runners = []
     if not force_console and settings.discord_token:
         from .adapters.discord_bot import run_discord
@@ -157,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "run"
     if command == "check":
         return cmd_check(args)
+    if command == "unanswered":
+        return cmd_unanswered(args)
     try:
         settings = _settings(args)
         if command == "run":

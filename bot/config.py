@@ -85,6 +85,13 @@ class Settings:
     telegram_token: str = field(default="", repr=False)
 
     @property
+    def store_file(self) -> Path | None:
+        if not self.store_path:
+            return None
+        p = Path(self.store_path)
+        return p if p.is_absolute() else ROOT / p
+
+    @property
     def content_path(self) -> Path:
         p = Path(self.content_dir) if self.content_dir else DEFAULT_CONTENT
         return p if p.is_absolute() else ROOT / p

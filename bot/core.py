@@ -19,6 +19,7 @@ from .cache import CACHE_DIR_NAME
 from .config import Settings
 from .content import Content, ContentError, load_content
 from .search import Engine, Hit, SearchResult
+from .store import Store
 from .text import CJK_RE, normalize
 from .yamlio import Problem
 
@@ -156,9 +157,12 @@ def make_engine(content: Content, settings: Settings) -> Engine:
 class BotCore:
     """Holds the content and the engine; swaps both atomically on reload."""
 
-    def __init__(self, settings: Settings, content: Content, engine: Engine | None = None):
+    def __init__(
+        self, settings: Settings, content: Content, engine: Engine | None = None, store: Store | None = None
+    ):
         self.settings = settings
         self.content = content
+        self.store = store  # where unanswered chat questions are recorded (None: nowhere)
         self.engine = engine or make_engine(content, settings)
         self.rng = random.Random()
         _freeze_heap()
@@ -193,7 +197,11 @@ class BotCore:
             command = request.command if request.command in COMMANDS else "ask"
             text = (request.text or "")[:4000]
             if command == "ask":
-                return self.ask(text)
+                reply = self.ask(text)
+                if self.store is not None and reply.kind in ("suggest", "not_found"):
+                    conf = reply.hits[0].score if reply.hits else 0.0
+                    self.store.record_unanswered(request.platform, request.chat_id, text, reply.kind, conf)
+                return reply
             if command == "quote":
                 return self.quote(text)
             if command == "faq":
