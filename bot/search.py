@@ -473,15 +473,32 @@ class Engine:
         # the score is the coverage of a part of the line: read the candidates best bound first and skip
         # those that can no longer reach the hits kept. Exact, and most candidates are never read closely.
         factor = st.w_window + st.w_sentence + st.w_line
+        # Episode prior: an episode whose curated FAQ matches the question is where its answer most likely
+        # is. It only orders lines (and lets that episode bring its own candidates, so a catalogue full of
+        # look-alike lines cannot crowd it out); it never changes a line's score, hence the confidence.
+        prior: dict[str, float] = {}
+        for fm in result.faq[:5]:
+            for c in fm.entry.citations:
+                if episode in (None, c.episode_id):
+                    prior[c.episode_id] = max(prior.get(c.episode_id, 0.0), fm.score)
+
+        def prior_bonus(ep: str) -> float:
+            return st.episode_prior * prior.get(ep, 0.0)
+
+        docs = [doc for doc, _ in self.lines.top(qterms, st.candidates, mask)]
+        if prior and st.episode_prior > 0 and len(self._episodes) > 1:
+            best_ep = max(prior, key=lambda e: (prior[e], e))
+            own = self._doc_episode == self._ep_index[best_ep]
+            docs += [doc for doc, _ in self.lines.top(qterms, st.episode_candidates, own)]
         bounded = []
-        for doc, _bm25 in self.lines.top(qterms, st.candidates, mask):
+        for doc in dict.fromkeys(docs):
             ep, line = self.doc_key(doc)
             present = self._present(ep, line, split)
             bound = factor * self.coverage(slots, frozenset().union(*present)) if present else 0.0
-            bounded.append((bound, ep, line, present))
+            bounded.append((bound + prior_bonus(ep), ep, line, present))
         bounded.sort(key=lambda b: (-b[0], b[1], b[2]))
         depth = max(limit, 10) + 2
-        best: list[float] = []  # min-heap of the best scores so far
+        best: list[float] = []  # min-heap of the best ranking values so far
         scored: dict[tuple[str, int], Hit] = {}
         for bound, ep, line, present in bounded:
             if len(best) >= depth and bound <= best[0] and (ep, line) not in cited:
@@ -495,12 +512,12 @@ class Engine:
                     old = scored.get(nxt)
                     if old is None or old.score < moved:
                         scored[nxt] = Hit(ep, line + 1, moved, n_sent)
-                    _push(best, moved, depth)
+                    _push(best, moved + prior_bonus(ep), depth)
                 score *= st.question_penalty
             old = scored.get((ep, line))
             if old is None or old.score < score:
                 scored[(ep, line)] = Hit(ep, line, score, sent)
-            _push(best, score, depth)
+            _push(best, score + prior_bonus(ep), depth)
         for fm in result.faq[:3]:
             for rank, (ep, line) in enumerate(self._cited(fm.entry, episode)):
                 score = fm.score - st.faq_line_step * rank
@@ -511,7 +528,7 @@ class Engine:
                 sent = old.sentence if old else self._best_sentence(slots, fm.entry, ep, line)
                 bonus = st.agreement_bonus * old.score if old else 0.0
                 scored[(ep, line)] = Hit(ep, line, score + bonus, sent, "faq", fm.entry.id)
-        hits = sorted(scored.values(), key=lambda h: (-h.score, h.episode_id, h.line))
+        hits = sorted(scored.values(), key=lambda h: (-(h.score + prior_bonus(h.episode_id)), h.episode_id, h.line))
         result.hits = hits[: max(limit, 10)]
         return result
 
