@@ -123,6 +123,7 @@ class Slot:
     word: str
     alternatives: tuple[tuple[tuple[frozenset[str], ...], float], ...]
     weight: float = 1.0
+    scale: float = 1.0  # the part of the weight that is not rarity (single characters, question hints)
     all_terms: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:

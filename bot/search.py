@@ -17,7 +17,9 @@ question passes most of its score to the next line, where the answer usually is.
 
 from __future__ import annotations
 
+import functools
 import heapq
+import math
 import random
 import re
 from collections import OrderedDict
@@ -226,7 +228,14 @@ class Engine:
             "answer_index": TermIndex(answer_terms),
             "answer_terms": [frozenset(c) for c in answer_terms],
             # FAQ phrasings need slots too (to measure how much of a phrasing a question covers).
-            "phrasings": [(i, norm, self.slots_of(norm, correct=False)) for i, norm in phrasings],
+            "phrasings": [
+                (
+                    i,
+                    norm,
+                    self.slots_in(self.slots_of(norm, correct=False), content.faq[i].citations[0].episode_id),
+                )
+                for i, norm in phrasings
+            ],
             "phrasing_terms": [frozenset(c) for c in phrasing_terms],
             "latin_vocab": self._latin_vocab,
             "homophones": homophones,
@@ -302,19 +311,60 @@ class Engine:
         # weight is then scaled down by UNIGRAM_WEIGHT (measured better than weighing it by frequency).
         return self.lines.idf(term)
 
-    def _slot(
-        self, word: str, alternatives: list[tuple[tuple[frozenset[str], ...], float]], unigram: bool
-    ) -> Slot:
+    def _idf_in(self, term: str, episode: str) -> float:
+        """A term's rarity within one episode's lines."""
+        i = self._ep_index[episode]
+        lo, hi = int(self._ep_start[i]), int(self._ep_start[i + 1])
+        df = self.lines.df_between(term, lo, hi)
+        return math.log(1 + (hi - lo - df + 0.5) / (df + 0.5))
+
+    def _rarity(self, alternatives, idf) -> float:
         alt_idf = []
         for alt, credit in alternatives:
             if credit < 1.0 or not alt:
                 continue  # synonyms help a slot match; they don't decide what it weighs
-            groups = [min(self._term_idf(t) for t in g) for g in alt]
+            groups = [min(idf(t) for t in g) for g in alt]
             alt_idf.append(sum(groups) / len(groups))
-        weight = min(alt_idf) if alt_idf else self.lines.idf_max
-        if unigram:
-            weight *= UNIGRAM_WEIGHT
-        return Slot(word, tuple(alternatives), weight)
+        return min(alt_idf) if alt_idf else idf("\x00")
+
+    def _slot(
+        self,
+        word: str,
+        alternatives: list[tuple[tuple[frozenset[str], ...], float]],
+        unigram: bool,
+        scale: float = 1.0,
+    ) -> Slot:
+        scale *= UNIGRAM_WEIGHT if unigram else 1.0
+        return Slot(word, tuple(alternatives), scale * self._rarity(alternatives, self._term_idf), scale)
+
+    def slots_in(self, slots: list[Slot], episode: str, table: dict[str, float] | None = None) -> list[Slot]:
+        """The question's slots weighed by rarity within ``episode``: how well an episode answers does not
+        depend on what else is in the catalogue. (With one episode, this is the same weighing.)
+        ``table``: the terms' idf in that episode, when already computed (see ``_episode_idf``)."""
+        if len(self._episodes) == 1:
+            return slots
+        fallback = functools.partial(self._idf_in, episode=episode)
+
+        def idf(term: str) -> float:
+            value = table.get(term) if table is not None else None
+            return fallback(term) if value is None else value
+
+        return [
+            Slot(s.word, s.alternatives, s.scale * self._rarity(s.alternatives, idf), s.scale) for s in slots
+        ]
+
+    def _episode_idf(self, slots: list[Slot], episodes: list[str]) -> dict[str, dict[str, float]]:
+        """Each term's idf within each of ``episodes``, in one vectorized pass a term."""
+        idx = np.asarray([self._ep_index[e] for e in episodes], dtype=np.int64)
+        starts, ends = self._ep_start[idx], self._ep_start[idx + 1]
+        n = (ends - starts).astype(np.float64)
+        table: dict[str, dict[str, float]] = {e: {} for e in episodes}
+        for term in frozenset().union(*(s.all_terms for s in slots)):
+            df = self.lines.df_in_ranges(term, starts, ends).astype(np.float64)
+            idf = np.log1p((n - df + 0.5) / (df + 0.5))
+            for e, value in zip(episodes, idf.tolist(), strict=True):
+                table[e][term] = value
+        return table
 
     def _known(self, term: str) -> bool:
         return term in self.lines or term in self.faq_index
@@ -361,8 +411,7 @@ class Engine:
         if correct:
             for h in dict.fromkeys(hints):
                 alts = [(word_groups(w), 1.0) for w in QUESTION_HINTS[h]]
-                slot = self._slot(h, alts, unigram=False)
-                slots.append(Slot(slot.word, slot.alternatives, slot.weight * self.settings.hint_weight))
+                slots.append(self._slot(h, alts, unigram=False, scale=self.settings.hint_weight))
         for word in words:
             groups = word_groups(word)
             if correct and self.settings.typo_correction:
@@ -490,11 +539,24 @@ class Engine:
             best_ep = max(prior, key=lambda e: (prior[e], e))
             own = self._doc_episode == self._ep_index[best_ep]
             docs += [doc for doc, _ in self.lines.top(qterms, st.episode_candidates, own)]
+        docs = list(dict.fromkeys(docs))
+        weighed: dict[str, list[Slot]] = {}
+        tables: dict[str, dict[str, float]] = {}
+        if len(self._episodes) > 1 and docs:
+            eps = {self.doc_key(d)[0] for d in docs}
+            eps.update(c.episode_id for fm in result.faq[:3] for c in fm.entry.citations)
+            tables = self._episode_idf(slots, sorted(eps))
+
+        def slots_of_ep(ep: str) -> list[Slot]:
+            if ep not in weighed:
+                weighed[ep] = self.slots_in(slots, ep, tables.get(ep))
+            return weighed[ep]
+
         bounded = []
-        for doc in dict.fromkeys(docs):
+        for doc in docs:
             ep, line = self.doc_key(doc)
             present = self._present(ep, line, split)
-            bound = factor * self.coverage(slots, frozenset().union(*present)) if present else 0.0
+            bound = factor * self.coverage(slots_of_ep(ep), frozenset().union(*present)) if present else 0.0
             bounded.append((bound + prior_bonus(ep), ep, line, present))
         bounded.sort(key=lambda b: (-b[0], b[1], b[2]))
         depth = max(limit, 10) + 2
@@ -503,11 +565,11 @@ class Engine:
         for bound, ep, line, present in bounded:
             if len(best) >= depth and bound <= best[0] and (ep, line) not in cited:
                 continue
-            score, sent, is_q = self._score_line(slots, ep, line, split, present)
+            score, sent, is_q = self._score_line(slots_of_ep(ep), ep, line, split, present)
             if is_q:
                 nxt = (ep, line + 1)
                 if self.has_line(*nxt):
-                    n_score, n_sent, _ = self._score_line(slots, *nxt, split)
+                    n_score, n_sent, _ = self._score_line(slots_of_ep(ep), *nxt, split)
                     moved = max(n_score, score * st.question_transfer)
                     old = scored.get(nxt)
                     if old is None or old.score < moved:
@@ -525,10 +587,12 @@ class Engine:
                 if old is not None and old.score >= score:
                     old.score += st.agreement_bonus * score
                     continue
-                sent = old.sentence if old else self._best_sentence(slots, fm.entry, ep, line)
+                sent = old.sentence if old else self._best_sentence(slots_of_ep(ep), fm.entry, ep, line)
                 bonus = st.agreement_bonus * old.score if old else 0.0
                 scored[(ep, line)] = Hit(ep, line, score + bonus, sent, "faq", fm.entry.id)
-        hits = sorted(scored.values(), key=lambda h: (-(h.score + prior_bonus(h.episode_id)), h.episode_id, h.line))
+        hits = sorted(
+            scored.values(), key=lambda h: (-(h.score + prior_bonus(h.episode_id)), h.episode_id, h.line)
+        )
         result.hits = hits[: max(limit, 10)]
         return result
 
@@ -559,10 +623,18 @@ class Engine:
         present = set(qterms)
         content_words = "".join(s.word for s in slots)
         phrasing_score: dict[int, tuple[float, int]] = {}
+        by_episode: dict[str, list[Slot]] = {}
+
+        def weighed(entry_i: int) -> list[Slot]:
+            ep = self.content.faq[entry_i].citations[0].episode_id
+            if ep not in by_episode:
+                by_episode[ep] = self.slots_in(slots, ep)
+            return by_episode[ep]
+
         for doc, _ in self.faq_index.top(qterms, st.faq_candidates):
             entry_i, _p_norm, p_slots = self._phrasings[doc]
             p_terms = self._phrasing_terms(doc)
-            q_cov = self.coverage(slots, p_terms)
+            q_cov = self.coverage(weighed(entry_i), p_terms)
             p_cov = self.coverage(p_slots, present)
             p_words = "".join(s.word for s in p_slots)
             ratio = fuzz.ratio(content_words, p_words) / 100 if content_words and p_words else 0.0
@@ -582,7 +654,7 @@ class Engine:
             if episode and not any(c.episode_id == episode for c in entry.citations):
                 continue
             phr, doc = phrasing_score.get(entry_i, (0.0, -1))
-            ans = self.coverage(slots, self._answer_terms[entry_i])
+            ans = self.coverage(weighed(entry_i), self._answer_terms[entry_i])
             score = (1 - st.faq_w_answer) * phr + st.faq_w_answer * ans
             shown = self._phrasings[doc][1] if doc >= 0 else entry.questions[0]
             out.append(FaqMatch(entry, score, shown))
