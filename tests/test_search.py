@@ -97,3 +97,29 @@ def test_inflected_english_words_find_their_lexicon_base():
 def test_english_inflection_is_translated(core):
     slots = core.engine.analyze("what are they expecting")[1]
     assert any("预期" in "".join(s.all_terms) or "期待" in "".join(s.all_terms) for s in slots)
+
+
+def test_an_episode_weighs_words_as_if_it_were_alone(tmp_path, core):
+    """Adding episodes must not change how the existing ones weigh a question's words."""
+    import shutil
+
+    from bot.config import load_settings
+    from bot.content import load_valid_content
+    from bot.search import Engine
+
+    root = tmp_path / "content"
+    shutil.copytree(core.content.root, root, ignore=shutil.ignore_patterns(".index-cache"))
+    noise = root / "episodes" / "noise"
+    noise.mkdir()
+    (noise / "episode.yaml").write_text(
+        "id: noise\nshow: Other\ntitle: Other\nlanguage: zh\n", encoding="utf-8"
+    )
+    (noise / "transcript.txt").write_text("Sora 参数 大模型 投资 人才。\n" * 40, encoding="utf-8")
+    settings = load_settings(env={}).match
+    multi = Engine(load_valid_content(root), settings)
+    question = "Sora 的参数量大概多大"
+    alone = core.engine.analyze(question)[1]
+    together = multi.slots_in(multi.analyze(question)[1], "sora-discussion")
+    assert [round(s.weight, 6) for s in together] == [round(s.weight, 6) for s in alone]
+    hits = [h for h in multi.search(question).hits if h.episode_id == "sora-discussion"]
+    assert hits and hits[0].line == core.engine.search(question).hits[0].line
