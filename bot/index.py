@@ -110,14 +110,6 @@ class TermIndex:
         docs = self._docs[self._offsets[i] : self._offsets[i + 1]]
         return np.searchsorted(docs, ends) - np.searchsorted(docs, starts)
 
-    def df_between(self, term: str, lo: int, hi: int) -> int:
-        """Documents in [lo, hi) that contain ``term`` (a term's postings are in document order)."""
-        i = self._slot(term)
-        if i < 0:
-            return 0
-        docs = self._docs[self._offsets[i] : self._offsets[i + 1]]
-        return int(np.searchsorted(docs, hi) - np.searchsorted(docs, lo))
-
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         i = self._slot(term)
         if i < 0:

@@ -17,7 +17,6 @@ question passes most of its score to the next line, where the answer usually is.
 
 from __future__ import annotations
 
-import functools
 import heapq
 import math
 import random
@@ -311,13 +310,6 @@ class Engine:
         # weight is then scaled down by UNIGRAM_WEIGHT (measured better than weighing it by frequency).
         return self.lines.idf(term)
 
-    def _idf_in(self, term: str, episode: str) -> float:
-        """A term's rarity within one episode's lines."""
-        i = self._ep_index[episode]
-        lo, hi = int(self._ep_start[i]), int(self._ep_start[i + 1])
-        df = self.lines.df_between(term, lo, hi)
-        return math.log(1 + (hi - lo - df + 0.5) / (df + 0.5))
-
     def _rarity(self, alternatives, idf) -> float:
         alt_idf = []
         for alt, credit in alternatives:
@@ -343,11 +335,14 @@ class Engine:
         ``table``: the terms' idf in that episode, when already computed (see ``_episode_idf``)."""
         if len(self._episodes) == 1:
             return slots
-        fallback = functools.partial(self._idf_in, episode=episode)
+        if table is None:
+            table = self._episode_idf(slots, [episode])[episode]
+        i = self._ep_index[episode]
+        lines = float(self._ep_start[i + 1] - self._ep_start[i])
+        rarest = math.log1p((lines + 0.5) / 0.5)  # a term the episode does not contain
 
         def idf(term: str) -> float:
-            value = table.get(term) if table is not None else None
-            return fallback(term) if value is None else value
+            return table.get(term, rarest)
 
         return [
             Slot(s.word, s.alternatives, s.scale * self._rarity(s.alternatives, idf), s.scale) for s in slots
