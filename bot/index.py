@@ -127,15 +127,21 @@ class TermIndex:
         return out
 
     def top(
-        self, weighted_terms: dict[str, float], k: int, mask: np.ndarray | None = None
+        self,
+        weighted_terms: dict[str, float],
+        k: int,
+        mask: np.ndarray | None = None,
+        scores: np.ndarray | None = None,
     ) -> list[tuple[int, float]]:
-        """The ``k`` best documents with a positive score, best first."""
-        scores = self.scores(weighted_terms)
+        """The ``k`` best documents with a positive score, best first (``scores``: already computed)."""
+        if scores is None:
+            scores = self.scores(weighted_terms)
         if mask is not None:
             scores = np.where(mask, scores, 0)
-        k = min(k, self.n_docs)
+        n = len(scores)
+        k = min(k, n)
         if k <= 0:
             return []
-        idx = np.argpartition(-scores, k - 1)[:k] if k < self.n_docs else np.arange(self.n_docs)
+        idx = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
         idx = idx[np.argsort(-scores[idx], kind="stable")]
         return [(int(i), float(scores[i])) for i in idx if scores[i] > 0]

@@ -529,11 +529,14 @@ class Engine:
         def prior_bonus(ep: str) -> float:
             return st.episode_prior * prior.get(ep, 0.0)
 
-        docs = [doc for doc, _ in self.lines.top(qterms, st.candidates, mask)]
+        bm25 = self.lines.scores(qterms)
+        docs = [doc for doc, _ in self.lines.top(qterms, st.candidates, mask, scores=bm25)]
         if prior and st.episode_prior > 0 and len(self._episodes) > 1:
             best_ep = max(prior, key=lambda e: (prior[e], e))
-            own = self._doc_episode == self._ep_index[best_ep]
-            docs += [doc for doc, _ in self.lines.top(qterms, st.episode_candidates, own)]
+            i = self._ep_index[best_ep]
+            lo, hi = int(self._ep_start[i]), int(self._ep_start[i + 1])
+            own = self.lines.top(qterms, st.episode_candidates, scores=bm25[lo:hi])
+            docs += [lo + doc for doc, _ in own]
         docs = list(dict.fromkeys(docs))
         weighed: dict[str, list[Slot]] = {}
         tables: dict[str, dict[str, float]] = {}

@@ -123,3 +123,12 @@ def test_an_episode_weighs_words_as_if_it_were_alone(tmp_path, core):
     assert [round(s.weight, 6) for s in together] == [round(s.weight, 6) for s in alone]
     hits = [h for h in multi.search(question).hits if h.episode_id == "sora-discussion"]
     assert hits and hits[0].line == core.engine.search(question).hits[0].line
+
+
+def test_index_top_on_a_slice_shorter_than_k():
+    from bot.index import TermIndex
+
+    index = TermIndex([{"模型": 1}, {"数据": 1}, {"模型": 2}])
+    scores = index.scores({"模型": 1.0})
+    assert [d for d, _ in index.top({}, 30, scores=scores[1:])] == [1]
+    assert [d for d, _ in index.top({"模型": 1.0}, 30)] == [2, 0]
